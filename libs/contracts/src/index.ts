@@ -1,0 +1,10 @@
+/** @outpost/contracts: the only place wire shapes live. Generated messages, the subject catalog, the codec. */
+export * from './agents.js';
+export * from './subjects.js';
+export * from './errors.js';
+export * from './codec.js';
+export * from './catalog.js';
+export * from './storage.js';
+export * from './gen/outpost/common/v1/error_pb.js';
+export * from './gen/outpost/common/v1/status_pb.js';
+export * from './gen/outpost/node/v1/node_pb.js';

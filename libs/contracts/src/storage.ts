@@ -1,0 +1,25 @@
+/**
+ * JetStream names: the event stream and the KV buckets, with their keys. Keys are built here only.
+ *   edge_desired  <nodeId>.<area>            desired state an operator writes (nats kv put)
+ *   edge_status   <nodeId>.<agent>           latest AgentStatus of each agent
+ *                 <nodeId>.node.health       latest NodeHealth
+ *                 <nodeId>.node.identity     the node's identity
+ */
+import type { AgentId } from './agents.js';
+import { assertToken, wildcards } from './subjects.js';
+
+export const EVENT_STREAM = 'EDGE_EVENTS';
+/** The stream captures only evt subjects: one covering cmd subjects would answer requests with PubAcks. */
+export const EVENT_STREAM_SUBJECTS = [wildcards.allEvents];
+
+export const KV_DESIRED = 'edge_desired';
+export const KV_STATUS = 'edge_status';
+
+export const kvKeys = {
+  status: (nodeId: string, agent: AgentId) => `${assertToken('node id', nodeId)}.${agent}`,
+  nodeHealth: (nodeId: string) => `${assertToken('node id', nodeId)}.node.health`,
+  nodeIdentity: (nodeId: string) => `${assertToken('node id', nodeId)}.node.identity`,
+  desired: (nodeId: string, area: string) => `${assertToken('node id', nodeId)}.${assertToken('area', area)}`,
+  /** Every agent status of a node (two tokens: excludes the node.health and node.identity keys). */
+  statuses: (nodeId: string) => `${assertToken('node id', nodeId)}.*`,
+} as const;
