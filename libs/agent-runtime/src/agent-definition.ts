@@ -1,0 +1,15 @@
+/** What an agent lib exports: its id, its Nest module and its typed settings. */
+import type { Type } from '@nestjs/common';
+import type { AgentId } from '@outpost/contracts';
+import type { SettingsSpec } from './config/settings.js';
+
+export interface AgentDefinition<S extends SettingsSpec = SettingsSpec> {
+  agent: AgentId;
+  description: string;
+  module: Type<unknown>;
+  settings: S;
+}
+
+export function defineAgent<S extends SettingsSpec>(definition: AgentDefinition<S>): AgentDefinition<S> {
+  return definition;
+}

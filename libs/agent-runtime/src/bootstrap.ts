@@ -1,0 +1,215 @@
+/**
+ * Starting and stopping agents. `startSuite` runs one or more agents in this process over one NATS
+ * connection: config (fail fast), logging, device, node identity, bus, JetStream assets, then one Nest
+ * microservice per agent with the Outpost transport and a status reporter. `stop` drains: STOPPING is
+ * published, no new requests are taken, those in flight are answered, then the connection drains.
+ * `runMain` is what an app's main.ts calls: it adds signals, sd_notify and exit codes.
+ */
+import { randomUUID } from 'node:crypto';
+import { Module, type DynamicModule, type INestMicroservice } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { BusClient, BusExceptionFilter, connectBus, OutpostNatsServer, provisionJetStream } from '@outpost/bus';
+import { LinuxDevice, SimulatedDevice, type Device } from '@outpost/device';
+import type { AgentDefinition } from './agent-definition.js';
+import { commonSettings } from './config/common.settings.js';
+import { loadConfig } from './config/load.js';
+import { resolvePaths } from './config/paths.js';
+import { ConfigError } from './config/settings.js';
+import { resolveNodeIdentity } from './identity/node-identity.js';
+import { JsonLogger } from './logging/json-logger.js';
+import { RuntimeModule, type AgentContext, type CommonSettings } from './runtime.module.js';
+import { StatusReporter } from './status/status-reporter.js';
+import { SystemdNotifier } from './systemd/notifier.js';
+import { OUTPOST_VERSION } from './version.js';
+
+export interface SuiteOptions {
+  /** Environment to read settings from (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Name in logs and in the NATS connection name (default: the agent id, or edge-node). */
+  name?: string;
+  logger?: JsonLogger;
+}
+
+export interface RunningAgent {
+  readonly definition: AgentDefinition;
+  readonly app: INestMicroservice;
+  readonly server: OutpostNatsServer;
+  readonly status: StatusReporter;
+}
+
+export class RunningSuite {
+  private stopping?: Promise<void>;
+
+  constructor(
+    readonly nodeId: string,
+    readonly connection: NatsConnection,
+    readonly agents: readonly RunningAgent[],
+    readonly logger: JsonLogger,
+    readonly common: CommonSettings,
+  ) {}
+
+  /** Graceful stop; safe to call more than once. */
+  stop(reason = 'shutdown requested'): Promise<void> {
+    this.stopping ??= this.drain(reason);
+    return this.stopping;
+  }
+
+  private async drain(reason: string): Promise<void> {
+    this.logger.log(`stopping: ${reason}`, 'Runtime');
+    await Promise.all(this.agents.map((a) => a.status.stopping(reason)));
+    await Promise.all(this.agents.map((a) => a.app.close()));
+    if (!this.connection.isClosed()) await this.connection.drain();
+    this.logger.log('stopped', 'Runtime');
+  }
+}
+
+export async function startSuite(definitions: readonly AgentDefinition[], options: SuiteOptions = {}): Promise<RunningSuite> {
+  if (definitions.length === 0) throw new ConfigError('no agent to start');
+  const env = options.env ?? process.env;
+  const paths = resolvePaths(env);
+  const common = loadConfig(commonSettings, paths.configDir, 'outpost', env);
+  const name = options.name ?? (definitions.length === 1 ? definitions[0].agent : 'edge-node');
+  const baseLogger = options.logger ?? new JsonLogger({ agent: name }, common.logLevel);
+  // Every agent's settings are validated before anything connects: a bad file stops the start.
+  const settings = definitions.map((d) => loadConfig(d.settings, paths.configDir, d.agent, env));
+
+  const device = await openDevice(common);
+  const identity = await resolveNodeIdentity(device, paths.stateDir, common.nodeId, baseLogger);
+  const nodeId = identity.nodeId;
+  const logger = baseLogger.with({ node: nodeId });
+  logger.log(`node ${nodeId} (${device.kind} device), connecting to ${common.natsUrl}`, 'Runtime');
+
+  const connection = await connectBus(
+    {
+      servers: common.natsUrl.split(',').map((s) => s.trim()),
+      name: `outpost-${name}@${nodeId}`,
+      user: common.natsUser || undefined,
+      pass: common.natsPassword || undefined,
+    },
+    logger,
+  );
+  const started: RunningAgent[] = [];
+  try {
+    const stores = await provisionJetStream(connection);
+    const client = new BusClient(connection, { nodeId, defaultTimeoutMs: common.requestTimeoutMs });
+    for (const [i, definition] of definitions.entries()) {
+      const context: AgentContext = {
+        nodeId,
+        agent: definition.agent,
+        version: OUTPOST_VERSION,
+        instanceId: randomUUID(),
+        startedAt: new Date(),
+        identity,
+        paths,
+        device,
+        common,
+      };
+      started.push(await startAgent(definition, context, settings[i], client, stores, logger, connection));
+    }
+  } catch (err) {
+    await Promise.all(started.map((a) => a.app.close().catch(() => undefined)));
+    await connection.close();
+    throw err;
+  }
+  return new RunningSuite(nodeId, connection, started, logger, common);
+}
+
+async function startAgent(
+  definition: AgentDefinition,
+  context: AgentContext,
+  settings: unknown,
+  client: BusClient,
+  stores: Awaited<ReturnType<typeof provisionJetStream>>,
+  suiteLogger: JsonLogger,
+  connection: NatsConnection,
+): Promise<RunningAgent> {
+  const logger = suiteLogger.with({ agent: definition.agent });
+  const status = new StatusReporter(
+    connection,
+    stores.status,
+    {
+      nodeId: context.nodeId,
+      agent: definition.agent,
+      version: context.version,
+      instanceId: context.instanceId,
+      startedAt: context.startedAt,
+      intervalMs: context.common.statusIntervalMs,
+    },
+    logger,
+  );
+  status.start();
+  const server = new OutpostNatsServer({
+    connection,
+    nodeId: context.nodeId,
+    agent: definition.agent,
+    version: context.version,
+    description: definition.description,
+    logger,
+  });
+  const root = agentRootModule(definition, { context, settings, client, stores, status, logger });
+  const app = await NestFactory.createMicroservice(root, { strategy: server, logger, abortOnError: false });
+  app.useGlobalFilters(new BusExceptionFilter());
+  await app.listen();
+  status.markStarted();
+  return { definition, app, server, status };
+}
+
+function agentRootModule(definition: AgentDefinition, providers: Parameters<typeof RuntimeModule.forAgent>[0]): DynamicModule {
+  // One root module class per agent instance, so several agents can share a process.
+  class AgentRootModule {}
+  Object.defineProperty(AgentRootModule, 'name', { value: `${definition.agent}AgentRoot` });
+  Module({})(AgentRootModule);
+  return { module: AgentRootModule, imports: [RuntimeModule.forAgent(providers), definition.module] };
+}
+
+async function openDevice(common: CommonSettings): Promise<Device> {
+  if (common.device === 'linux') return new LinuxDevice();
+  if (!common.simulatorDir) throw new ConfigError('device is "simulated" but OUTPOST_SIM_DIR (simulatorDir) is empty');
+  return SimulatedDevice.open(common.simulatorDir);
+}
+
+/** Exit codes an app uses (sysexits): systemd shows them, and Restart=on-failure acts on them. */
+export const EXIT = { ok: 0, failure: 1, config: 78 } as const;
+
+export interface MainOptions extends SuiteOptions {
+  /** Called once the suite runs (e.g. to print how to inspect it). */
+  onStarted?: (suite: RunningSuite) => void | Promise<void>;
+}
+
+/**
+ * The whole life of an app process. Returns the exit code; the app's main.ts hands it to
+ * process.exit, so the library itself never ends the process.
+ */
+export async function runMain(definitions: readonly AgentDefinition[], options: MainOptions = {}): Promise<number> {
+  const env = options.env ?? process.env;
+  const fallback = options.logger ?? new JsonLogger({ agent: options.name ?? 'outpost' });
+  const notifier = new SystemdNotifier(env, fallback);
+  let suite: RunningSuite;
+  try {
+    suite = await startSuite(definitions, options);
+  } catch (err) {
+    const config = err instanceof ConfigError;
+    fallback.error(config ? `configuration: ${(err as Error).message}` : err, 'Runtime');
+    return config ? EXIT.config : EXIT.failure;
+  }
+  await notifier.notify('READY=1', `STATUS=serving node ${suite.nodeId}`);
+  notifier.startWatchdog();
+  await options.onStarted?.(suite);
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  notifier.stopWatchdog();
+  await notifier.notify('STOPPING=1', `STATUS=stopping on ${signal}`);
+  const timeout = new Promise<'timeout'>((resolve) =>
+    setTimeout(resolve, suite.common.shutdownTimeoutMs, 'timeout').unref(),
+  );
+  const outcome = await Promise.race([suite.stop(`${signal} received`).then(() => 'done' as const), timeout]);
+  if (outcome === 'timeout') {
+    suite.logger.error(`drain did not finish within ${suite.common.shutdownTimeoutMs} ms`, 'Runtime');
+    return EXIT.failure;
+  }
+  return EXIT.ok;
+}

@@ -1,0 +1,71 @@
+/**
+ * Settings every agent process shares: where the bus is, who the node is, how to log, which device.
+ * Read from <configDir>/outpost.json and the environment (NATS_URL, OUTPOST_NODE_ID, ...).
+ */
+import type { SettingsSpec } from './settings.js';
+
+export const commonSettings = {
+  natsUrl: {
+    kind: 'string',
+    default: 'nats://127.0.0.1:4222',
+    pattern: /^(nats|tls|ws|wss):\/\/\S+$/,
+    env: 'NATS_URL',
+    description: 'NATS server URL(s), comma-separated',
+  },
+  natsUser: { kind: 'string', default: '', env: 'NATS_USER', description: 'NATS user name (empty: none)' },
+  natsPassword: { kind: 'string', default: '', env: 'NATS_PASSWORD', description: 'NATS password' },
+  nodeId: {
+    kind: 'string',
+    default: '',
+    pattern: /^([A-Za-z0-9_-]{1,64})?$/,
+    env: 'OUTPOST_NODE_ID',
+    description: 'node id; empty: derived from /etc/machine-id (or the DMI product UUID) and persisted',
+  },
+  logLevel: {
+    kind: 'enum',
+    default: 'info',
+    values: ['debug', 'info', 'warn', 'error'],
+    env: 'OUTPOST_LOG_LEVEL',
+    description: 'lowest level written to the log',
+  },
+  device: {
+    kind: 'enum',
+    default: 'linux',
+    values: ['linux', 'simulated'],
+    env: 'OUTPOST_DEVICE',
+    description: 'the real machine, or the device simulator in simulatorDir',
+  },
+  simulatorDir: {
+    kind: 'string',
+    default: '',
+    env: 'OUTPOST_SIM_DIR',
+    description: 'directory of the simulated device (required when device is simulated)',
+  },
+  statusIntervalMs: {
+    kind: 'int',
+    default: 5_000,
+    min: 200,
+    max: 300_000,
+    unit: 'ms',
+    env: 'OUTPOST_STATUS_INTERVAL_MS',
+    description: 'how often each agent republishes its status (its liveness signal)',
+  },
+  requestTimeoutMs: {
+    kind: 'int',
+    default: 5_000,
+    min: 100,
+    max: 600_000,
+    unit: 'ms',
+    env: 'OUTPOST_REQUEST_TIMEOUT_MS',
+    description: 'default deadline of requests an agent makes, retries included',
+  },
+  shutdownTimeoutMs: {
+    kind: 'int',
+    default: 20_000,
+    min: 100,
+    max: 600_000,
+    unit: 'ms',
+    env: 'OUTPOST_SHUTDOWN_TIMEOUT_MS',
+    description: 'how long a SIGTERM drain may take before the process gives up waiting',
+  },
+} as const satisfies SettingsSpec;

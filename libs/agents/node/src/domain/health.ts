@@ -1,0 +1,122 @@
+/**
+ * The node's health verdict, as pure logic. Each agent process reports its status; an agent counts
+ * as up when one of its instances is READY and was heard from within the stale timeout. The node is
+ * HEALTHY only when every required agent is up. Ages are measured on a monotonic clock, so a wall
+ * clock step (NTP on a node that booted without RTC) cannot make a dead agent look alive.
+ */
+import { AgentState, HealthState, type AgentStatus } from '@outpost/contracts';
+
+export interface Observation {
+  status: AgentStatus;
+  /** Monotonic time (ms) the status was received. */
+  receivedAt: number;
+}
+
+export interface HealthPolicy {
+  required: readonly string[];
+  staleAfterMs: number;
+}
+
+export interface AgentVerdict {
+  agent: string;
+  required: boolean;
+  up: boolean;
+  stale: boolean;
+  /** The observation the verdict rests on (undefined: never seen). */
+  latest?: Observation;
+  reasons: string[];
+}
+
+export interface HealthVerdict {
+  state: HealthState;
+  reasons: string[];
+  agents: AgentVerdict[];
+}
+
+/** Observations of one node, per agent and instance; instances that are long gone are pruned. */
+export class ObservationTable {
+  private readonly byAgent = new Map<string, Map<string, Observation>>();
+
+  record(status: AgentStatus, receivedAt: number): void {
+    let instances = this.byAgent.get(status.agent);
+    if (!instances) this.byAgent.set(status.agent, (instances = new Map()));
+    const previous = instances.get(status.instanceId);
+    // A late, reordered publication of the same instance must not roll its state back.
+    if (previous && previous.status.sequence > status.sequence) return;
+    instances.set(status.instanceId, { status, receivedAt });
+  }
+
+  /** Drops instances that stopped, or went silent for `forgetAfterMs`, once a newer one exists. */
+  prune(now: number, forgetAfterMs: number): void {
+    for (const instances of this.byAgent.values()) {
+      const newest = Math.max(...[...instances.values()].map((o) => o.receivedAt));
+      for (const [id, o] of instances) {
+        const superseded = o.receivedAt < newest;
+        if (superseded && (o.status.state === AgentState.STOPPING || now - o.receivedAt > forgetAfterMs)) {
+          instances.delete(id);
+        }
+      }
+    }
+  }
+
+  agents(): string[] {
+    return [...this.byAgent.keys()];
+  }
+
+  instances(agent: string): Observation[] {
+    return [...(this.byAgent.get(agent)?.values() ?? [])];
+  }
+
+  /** The most recent status of every agent. */
+  latest(): AgentStatus[] {
+    return this.agents()
+      .map((a) => newestOf(this.instances(a)))
+      .filter((o): o is Observation => o !== undefined)
+      .map((o) => o.status);
+  }
+}
+
+function newestOf(observations: Observation[]): Observation | undefined {
+  return observations.reduce<Observation | undefined>((a, b) => (!a || b.receivedAt > a.receivedAt ? b : a), undefined);
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+
+export function judgeAgent(agent: string, observations: Observation[], policy: HealthPolicy, now: number): AgentVerdict {
+  const required = policy.required.includes(agent);
+  const fresh = (o: Observation) => now - o.receivedAt <= policy.staleAfterMs;
+  const serving = observations.find((o) => fresh(o) && o.status.state === AgentState.READY);
+  const latest = serving ?? newestOf(observations);
+  if (!latest) return { agent, required, up: false, stale: false, reasons: [`${agent}: never reported`] };
+  if (serving) return { agent, required, up: true, stale: false, latest, reasons: [] };
+  const stale = !fresh(latest);
+  const state = AgentState[latest.status.state] ?? 'UNSPECIFIED';
+  const why = latest.status.reasons.length ? ` (${latest.status.reasons.join('; ')})` : '';
+  const reasons = stale
+    ? [`${agent}: no status for ${seconds(now - latest.receivedAt)} (stale after ${seconds(policy.staleAfterMs)})`]
+    : [`${agent}: ${state}${why}`];
+  return { agent, required, up: false, stale, latest, reasons };
+}
+
+export function evaluateHealth(table: ObservationTable, policy: HealthPolicy, now: number): HealthVerdict {
+  const names = [...new Set([...policy.required, ...table.agents()])].sort();
+  const agents = names.map((agent) => judgeAgent(agent, table.instances(agent), policy, now));
+  const failing = agents.filter((a) => a.required && !a.up);
+  return {
+    state: failing.length === 0 ? HealthState.HEALTHY : HealthState.UNHEALTHY,
+    reasons: failing.flatMap((a) => a.reasons),
+    agents,
+  };
+}
+
+/** Whether two verdicts differ in anything an operator would want an event for. */
+export function verdictChanged(a: HealthVerdict | undefined, b: HealthVerdict): boolean {
+  if (!a) return true;
+  const key = (v: HealthVerdict) =>
+    JSON.stringify([
+      v.state,
+      v.reasons.map((r) => r.replace(/no status for [\d.]+s/, 'no status')),
+      v.agents.map((x) => [x.agent, x.up, x.stale, x.latest?.status.state, x.latest?.status.instanceId]),
+    ]);
+  return key(a) !== key(b);
+}

@@ -1,0 +1,140 @@
+/**
+ * Typed requests and events over the bus, for agents and tools alike. A request names a catalog
+ * entry; the reply is decoded strictly and an error reply comes back as the ContractError it was.
+ * While the server is briefly away (a restart of the node's nats-server) or the responder has not
+ * resubscribed yet, the request is retried within its deadline; when the deadline passes it fails
+ * with a typed DEADLINE_EXCEEDED or UNAVAILABLE, never with a bare string.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { create, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
+import {
+  errors as natsErrors,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+} from '@nats-io/nats-core';
+import {
+  ContractError,
+  decode,
+  encode,
+  errorCodeFromHttp,
+  ErrorCode,
+  ErrorReplySchema,
+  type CommandDef,
+  type EventDef,
+} from '@outpost/contracts';
+import { injectTraceContext } from './trace.js';
+
+export interface RequestOptions {
+  /** Node to address; default the client's own node. */
+  nodeId?: string;
+  /** Deadline for the whole request including retries, ms (default 5000). */
+  timeoutMs?: number;
+}
+
+export interface BusClientOptions {
+  nodeId: string;
+  defaultTimeoutMs?: number;
+}
+
+const RETRY_FIRST_MS = 25;
+const RETRY_MAX_MS = 500;
+
+export class BusClient {
+  constructor(
+    readonly connection: NatsConnection,
+    private readonly options: BusClientOptions,
+  ) {}
+
+  get nodeId(): string {
+    return this.options.nodeId;
+  }
+
+  async request<D extends CommandDef>(
+    def: D,
+    body: MessageInitShape<D['request']> = {} as MessageInitShape<D['request']>,
+    opts: RequestOptions = {},
+  ): Promise<MessageShape<D['reply']>> {
+    const subject = def.subject(opts.nodeId ?? this.options.nodeId);
+    const payload = encode(def.request, create(def.request, body));
+    const msg = await this.requestRaw(subject, payload, opts.timeoutMs ?? this.options.defaultTimeoutMs ?? 5000);
+    const error = errorFromReply(msg, subject);
+    if (error) throw error;
+    try {
+      return decode(def.reply, msg.data) as MessageShape<D['reply']>;
+    } catch (err) {
+      throw new ContractError(
+        ErrorCode.INTERNAL,
+        `malformed reply on ${subject}: ${(err as Error).message}`,
+        [],
+        subject,
+      );
+    }
+  }
+
+  /** Sends bytes and waits for the reply, retrying while nobody can answer yet. */
+  async requestRaw(subject: string, payload: Uint8Array, timeoutMs: number, headers?: MsgHdrs): Promise<Msg> {
+    const deadline = Date.now() + timeoutMs;
+    let backoff = RETRY_FIRST_MS;
+    let lastReason = 'no attempt';
+    for (;;) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        throw new ContractError(
+          ErrorCode.DEADLINE_EXCEEDED,
+          `no reply on ${subject} within ${timeoutMs} ms (${lastReason})`,
+          [],
+          subject,
+        );
+      }
+      try {
+        return await this.connection.request(subject, payload, {
+          timeout: remaining,
+          headers: injectTraceContext(headers),
+        });
+      } catch (err) {
+        if (err instanceof natsErrors.TimeoutError) {
+          lastReason = 'timed out';
+          continue;
+        }
+        if (err instanceof natsErrors.ClosedConnectionError || err instanceof natsErrors.DrainingConnectionError) {
+          throw new ContractError(ErrorCode.UNAVAILABLE, `bus connection is closed: ${subject} not sent`, [], subject);
+        }
+        if (err instanceof natsErrors.PermissionViolationError) {
+          throw new ContractError(ErrorCode.PERMISSION_DENIED, err.message, [], subject);
+        }
+        lastReason = isNoResponders(err) ? 'no responders' : String((err as Error).message ?? err);
+        const wait = Math.min(backoff, deadline - Date.now());
+        if (wait <= 0) continue;
+        await sleep(wait);
+        backoff = Math.min(backoff * 2, RETRY_MAX_MS);
+      }
+    }
+  }
+
+  /** Publishes an event of the catalog, carrying the active trace context. */
+  publish<D extends EventDef>(def: D, body: MessageShape<D['schema']> | MessageInitShape<D['schema']>, nodeId?: string): void {
+    const message =
+      (body as { $typeName?: string }).$typeName === def.schema.typeName ? body : create(def.schema, body as never);
+    this.connection.publish(def.subject(nodeId ?? this.options.nodeId), encode(def.schema, message as never), {
+      headers: injectTraceContext(),
+    });
+  }
+}
+
+function isNoResponders(err: unknown): boolean {
+  if (err instanceof natsErrors.RequestError) return err.isNoResponders();
+  return err instanceof natsErrors.NoRespondersError;
+}
+
+/** The typed error an error reply carries, or undefined for a normal reply. */
+export function errorFromReply(msg: Msg, subject: string): ContractError | undefined {
+  const code = msg.headers?.get('Nats-Service-Error-Code');
+  if (!code) return undefined;
+  try {
+    return ContractError.fromReply(decode(ErrorReplySchema, msg.data));
+  } catch {
+    const description = msg.headers?.get('Nats-Service-Error') || `error ${code}`;
+    return new ContractError(errorCodeFromHttp(Number(code)), description, [], subject);
+  }
+}

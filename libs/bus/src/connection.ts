@@ -1,0 +1,65 @@
+/**
+ * The NATS connection of an agent process: reconnects forever (an edge node's local server restarts
+ * with the node; agents must outlive that), waits for the server on first connect, and reports every
+ * connection state change to the caller's logger.
+ */
+import { connect } from '@nats-io/transport-node';
+import type { ConnectionOptions, NatsConnection } from '@nats-io/nats-core';
+
+export interface BusConnectionOptions {
+  /** nats:// URL(s) of the server; default nats://127.0.0.1:4222. */
+  servers: string | string[];
+  /** Client name, shown by `nats server report connections`. */
+  name: string;
+  user?: string;
+  pass?: string;
+  token?: string;
+  /** Delay between reconnect attempts, ms (default 250: a local server is back within seconds). */
+  reconnectTimeWaitMs?: number;
+  /** Extra options passed to the client as they are. */
+  extra?: Partial<ConnectionOptions>;
+}
+
+export interface BusLogger {
+  log(message: string, context?: string): void;
+  warn(message: string, context?: string): void;
+  error(message: string, context?: string): void;
+}
+
+export async function connectBus(options: BusConnectionOptions, logger?: BusLogger): Promise<NatsConnection> {
+  const nc = await connect({
+    servers: options.servers,
+    name: options.name,
+    user: options.user,
+    pass: options.pass,
+    token: options.token,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: options.reconnectTimeWaitMs ?? 250,
+    waitOnFirstConnect: true,
+    pingInterval: 10_000,
+    ...options.extra,
+  });
+  if (logger) void watchConnection(nc, logger);
+  return nc;
+}
+
+async function watchConnection(nc: NatsConnection, logger: BusLogger): Promise<void> {
+  for await (const status of nc.status()) {
+    switch (status.type) {
+      case 'disconnect':
+        logger.warn(`disconnected from ${status.server}`, 'Bus');
+        break;
+      case 'reconnect':
+        logger.log(`reconnected to ${status.server}`, 'Bus');
+        break;
+      case 'error':
+        logger.error(`connection error: ${String(status.error)}`, 'Bus');
+        break;
+      case 'slowConsumer':
+        logger.warn(`slow consumer on ${status.sub.getSubject()}`, 'Bus');
+        break;
+      default:
+        break;
+    }
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * The Nest transport strategy of every agent. It replaces Nest's NATS transport, whose codec wraps
+ * requests as {pattern,data,id} and drops requests without an id, so `nats req` would never be
+ * answered. Here the body on the wire is the message itself, in proto3 JSON, both ways:
+ *   - each @Command handler listens on edge.<nodeId>.<agent>.cmd.<verb> in the agent's queue group;
+ *   - the request is decoded strictly with the catalog's schema; a bad payload is answered with a
+ *     typed ErrorReply and the micro error headers, and the agent keeps serving;
+ *   - the handler runs inside the request's W3C trace context;
+ *   - counts and processing times feed the micro protocol ($SRV.PING|INFO|STATS);
+ *   - close() drains: no new requests, those in flight are answered, then discovery stops.
+ */
+import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
+import type { LoggerService } from '@nestjs/common';
+import { context } from '@opentelemetry/api';
+import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core';
+import { lastValueFrom } from 'rxjs';
+import { create, type DescMessage } from '@bufbuild/protobuf';
+import {
+  catalogEntry,
+  ContractError,
+  decode,
+  encode,
+  ErrorCode,
+  ErrorReplySchema,
+  httpCodeOf,
+  type AgentId,
+  type CommandDef,
+  type EventDef,
+} from '@outpost/contracts';
+import { MicroService, type EndpointStats } from '../micro.js';
+import { extractTraceContext } from '../trace.js';
+import { OutpostRpcContext } from './rpc-context.js';
+
+export interface OutpostNatsServerOptions {
+  connection: NatsConnection;
+  nodeId: string;
+  agent: AgentId;
+  /** SemVer of the agent, shown by `nats micro ls`. */
+  version: string;
+  description?: string;
+  logger: LoggerService;
+  /** Queue group shared by every instance of this agent on the node; default outpost.<agent>. */
+  queue?: string;
+}
+
+export class OutpostNatsServer extends Server implements CustomTransportStrategy {
+  override readonly transportId = Symbol.for('outpost-nats');
+  private readonly micro: MicroService;
+  private readonly subs: Subscription[] = [];
+  private readonly inflight = new Set<Promise<void>>();
+  private closing?: Promise<void>;
+
+  constructor(private readonly options: OutpostNatsServerOptions) {
+    super();
+    this.micro = new MicroService(options.connection, {
+      name: `outpost-${options.agent}`,
+      version: options.version,
+      description: options.description ?? `Outpost ${options.agent} agent`,
+      metadata: { node_id: options.nodeId, agent: options.agent },
+    });
+  }
+
+  get queue(): string {
+    return this.options.queue ?? `outpost.${this.options.agent}`;
+  }
+
+  get microService(): MicroService {
+    return this.micro;
+  }
+
+  listen(callback: (err?: unknown) => void): void {
+    try {
+      this.bindHandlers();
+      this.micro.start();
+      callback();
+    } catch (err) {
+      callback(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closing ??= this.drain();
+    return this.closing;
+  }
+
+  on(): never {
+    throw new Error('OutpostNatsServer reports connection events through the bus logger, not on()');
+  }
+
+  unwrap<T>(): T {
+    return this.options.connection as T;
+  }
+
+  private bindHandlers(): void {
+    for (const [pattern, handler] of this.messageHandlers) {
+      const def = catalogEntry(pattern);
+      if (!def) throw new Error(`handler pattern "${pattern}" is not in the contracts catalog`);
+      if (def.kind === 'cmd') this.bindCommand(def, handler);
+      else this.bindEvent(def, handler);
+    }
+  }
+
+  private bindCommand(def: CommandDef, handler: MessageHandler): void {
+    if (handler.isEventHandler) throw new Error(`${def.pattern} is a command: use @Command, not @OnEvent`);
+    if (def.agent !== this.options.agent) {
+      throw new Error(`the ${this.options.agent} agent cannot serve ${def.pattern}: it belongs to ${def.agent}`);
+    }
+    const subject = def.subject(this.options.nodeId);
+    const stats = this.micro.addEndpoint({
+      name: def.name,
+      subject,
+      queue_group: this.queue,
+      metadata: { description: def.description },
+    });
+    this.subs.push(
+      this.options.connection.subscribe(subject, {
+        queue: this.queue,
+        callback: (err, msg) => {
+          if (err) this.options.logger.error(`subscription ${subject} failed: ${String(err)}`, 'Transport');
+          else this.track(this.serveCommand(def, handler, stats, msg));
+        },
+      }),
+    );
+  }
+
+  private bindEvent(def: EventDef, handler: MessageHandler): void {
+    if (!handler.isEventHandler) throw new Error(`${def.pattern} is an event: use @OnEvent, not @Command`);
+    const subject = def.subject(this.options.nodeId);
+    this.subs.push(
+      this.options.connection.subscribe(subject, {
+        queue: this.queue,
+        callback: (err, msg) => {
+          if (err) this.options.logger.error(`subscription ${subject} failed: ${String(err)}`, 'Transport');
+          else this.track(this.serveEvent(def, msg));
+        },
+      }),
+    );
+  }
+
+  private async serveCommand(def: CommandDef, handler: MessageHandler, stats: EndpointStats, msg: Msg) {
+    const started = process.hrtime.bigint();
+    if (!msg.reply) {
+      this.options.logger.warn(`request on ${msg.subject} has no reply subject: rejected`, 'Transport');
+      stats.record(process.hrtime.bigint() - started, 'request without reply subject');
+      return;
+    }
+    let body: Uint8Array;
+    let failure: ContractError | undefined;
+    try {
+      const request = decode(def.request, msg.data);
+      const trace = extractTraceContext(msg.headers);
+      const ctx = new OutpostRpcContext([msg.subject, msg.headers, trace]);
+      const result = await context.with(trace, async () =>
+        lastValueFrom(this.transformToObservable(await handler(request, ctx)), { defaultValue: undefined }),
+      );
+      body = encodeReply(def.reply, result);
+    } catch (err) {
+      failure = this.toContractError(err, msg.subject);
+      body = encode(ErrorReplySchema, failure.toReply(msg.subject));
+    }
+    this.respond(msg, body, failure);
+    stats.record(process.hrtime.bigint() - started, failure ? `${httpCodeOf(failure.code)}:${failure.message}` : undefined);
+  }
+
+  private async serveEvent(def: EventDef, msg: Msg): Promise<void> {
+    try {
+      const data = decode(def.schema, msg.data);
+      const trace = extractTraceContext(msg.headers);
+      const ctx = new OutpostRpcContext([msg.subject, msg.headers, trace]);
+      await context.with(trace, () => this.handleEvent(def.pattern, { pattern: def.pattern, data }, ctx));
+    } catch (err) {
+      // An event has nobody to answer: reject it in the log, loudly and with the reason.
+      const reason = err instanceof ContractError ? err.message : String(err);
+      this.options.logger.warn(`event on ${msg.subject} rejected: ${reason}`, 'Transport');
+    }
+  }
+
+  private respond(msg: Msg, body: Uint8Array, failure?: ContractError): void {
+    try {
+      if (!failure) {
+        msg.respond(body);
+        return;
+      }
+      const headers = natsHeaders();
+      headers.set('Nats-Service-Error', failure.message.replace(/[\r\n]+/g, ' '));
+      headers.set('Nats-Service-Error-Code', String(httpCodeOf(failure.code)));
+      msg.respond(body, { headers });
+    } catch (err) {
+      this.options.logger.error(`reply on ${msg.subject} could not be sent: ${String(err)}`, 'Transport');
+    }
+  }
+
+  private toContractError(err: unknown, subject: string): ContractError {
+    if (err instanceof ContractError) return err;
+    if (err instanceof Error) {
+      this.options.logger.error(`handler for ${subject} failed: ${err.stack ?? err.message}`, 'Transport');
+      return new ContractError(ErrorCode.INTERNAL, `internal error: ${err.message}`);
+    }
+    this.options.logger.error(`handler for ${subject} failed: ${JSON.stringify(err)}`, 'Transport');
+    return new ContractError(ErrorCode.INTERNAL, 'internal error');
+  }
+
+  private track(work: Promise<void>): void {
+    this.inflight.add(work);
+    void work.finally(() => this.inflight.delete(work));
+  }
+
+  private async drain(): Promise<void> {
+    await Promise.all(
+      this.subs.map((s) => (s.isClosed() || s.isDraining() ? undefined : s.drain().catch(() => undefined))),
+    );
+    await Promise.all([...this.inflight]);
+    await this.micro.stop();
+  }
+}
+
+function encodeReply(schema: DescMessage, result: unknown): Uint8Array {
+  if (result === undefined || result === null) return encode(schema, create(schema));
+  if (typeof result === 'object' && (result as { $typeName?: string }).$typeName === schema.typeName) {
+    return encode(schema, result as never);
+  }
+  return encode(schema, create(schema, result as never));
+}
