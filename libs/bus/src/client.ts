@@ -23,7 +23,7 @@ import {
   type CommandDef,
   type EventDef,
 } from '@outpost/contracts';
-import { injectTraceContext } from './trace.js';
+import { ensureTraceContextManager, injectTraceContext } from './trace.js';
 
 export interface RequestOptions {
   /** Node to address; default the client's own node. */
@@ -44,7 +44,9 @@ export class BusClient {
   constructor(
     readonly connection: NatsConnection,
     private readonly options: BusClientOptions,
-  ) {}
+  ) {
+    ensureTraceContextManager();
+  }
 
   get nodeId(): string {
     return this.options.nodeId;

@@ -4,10 +4,24 @@
  * handler carries it on, so a request that crosses agents is one trace.
  */
 import { context, propagation, trace, type Context, type TextMapGetter, type TextMapSetter } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/nats-core';
 
 const w3c = new W3CTraceContextPropagator();
+
+let contextManagerChecked = false;
+
+/**
+ * Makes `context.with()` carry the trace context across awaits. Without a context manager the
+ * OpenTelemetry API drops it; when the OpenTelemetry SDK registered one already, that one stays.
+ */
+export function ensureTraceContextManager(): void {
+  if (contextManagerChecked) return;
+  contextManagerChecked = true;
+  const manager = new AsyncLocalStorageContextManager().enable();
+  if (!context.setGlobalContextManager(manager)) manager.disable();
+}
 
 const getter: TextMapGetter<MsgHdrs | undefined> = {
   keys: (carrier) => (carrier ? [...carrier.keys()] : []),

@@ -28,7 +28,7 @@ import {
   type EventDef,
 } from '@outpost/contracts';
 import { MicroService, type EndpointStats } from '../micro.js';
-import { extractTraceContext } from '../trace.js';
+import { ensureTraceContextManager, extractTraceContext } from '../trace.js';
 import { OutpostRpcContext } from './rpc-context.js';
 
 export interface OutpostNatsServerOptions {
@@ -52,6 +52,7 @@ export class OutpostNatsServer extends Server implements CustomTransportStrategy
 
   constructor(private readonly options: OutpostNatsServerOptions) {
     super();
+    ensureTraceContextManager();
     this.micro = new MicroService(options.connection, {
       name: `outpost-${options.agent}`,
       version: options.version,
