@@ -2,7 +2,7 @@
 // Workspace libs resolve to their TypeScript sources through the "@outpost/source" export condition.
 const swc = {
   jsc: {
-    target: 'es2023',
+    target: 'es2024',
     parser: { syntax: 'typescript', decorators: true },
     transform: { legacyDecorator: true, decoratorMetadata: true },
     keepClassNames: true,

@@ -41,11 +41,24 @@ const RETRY_FIRST_MS = 25;
 const RETRY_MAX_MS = 500;
 
 export class BusClient {
+  /** Settles when the connection drops; replaced after each drop. */
+  private disconnected = Promise.withResolvers<'disconnected'>();
+
   constructor(
     readonly connection: NatsConnection,
     private readonly options: BusClientOptions,
   ) {
     ensureTraceContextManager();
+    void this.watchDisconnects();
+  }
+
+  private async watchDisconnects(): Promise<void> {
+    for await (const status of this.connection.status()) {
+      if (status.type === 'disconnect') {
+        this.disconnected.resolve('disconnected');
+        this.disconnected = Promise.withResolvers<'disconnected'>();
+      }
+    }
   }
 
   get nodeId(): string {
@@ -90,10 +103,19 @@ export class BusClient {
         );
       }
       try {
-        return await this.connection.request(subject, payload, {
+        // A request sent just before the server went away may be lost with it: stop waiting for
+        // that attempt when the connection drops and send again once it is back.
+        const attempt = this.connection.request(subject, payload, {
           timeout: remaining,
           headers: injectTraceContext(headers),
         });
+        const outcome = await Promise.race([attempt, this.disconnected.promise]);
+        if (outcome !== 'disconnected') return outcome;
+        attempt.catch(() => undefined);
+        lastReason = 'connection lost';
+        // Resend only once the connection is back (flush resolves after the reconnect's PONG).
+        await Promise.race([this.connection.flush().catch(() => undefined), sleep(Math.max(0, deadline - Date.now()))]);
+        continue;
       } catch (err) {
         if (err instanceof natsErrors.TimeoutError) {
           lastReason = 'timed out';
@@ -134,9 +156,11 @@ export function errorFromReply(msg: Msg, subject: string): ContractError | undef
   const code = msg.headers?.get('Nats-Service-Error-Code');
   if (!code) return undefined;
   try {
-    return ContractError.fromReply(decode(ErrorReplySchema, msg.data));
+    const reply = decode(ErrorReplySchema, msg.data);
+    if (reply.code !== ErrorCode.UNSPECIFIED) return ContractError.fromReply(reply);
   } catch {
-    const description = msg.headers?.get('Nats-Service-Error') || `error ${code}`;
-    return new ContractError(errorCodeFromHttp(Number(code)), description, [], subject);
+    // Not an Outpost error body: the micro headers are all there is.
   }
+  const description = msg.headers?.get('Nats-Service-Error') || `error ${code}`;
+  return new ContractError(errorCodeFromHttp(Number(code)), description, [], subject);
 }
