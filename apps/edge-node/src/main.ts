@@ -15,7 +15,8 @@ process.exit(
   await runMain(agents, {
     name: 'edge-node',
     onStarted: (suite: RunningSuite) => {
-      if (process.env.OUTPOST_BANNER === '1') process.stderr.write(inspectHelp(suite.nodeId, suite.common.natsUrl));
+      if (process.env.OUTPOST_BANNER === '1')
+        process.stderr.write(inspectHelp(suite.nodeId, suite.common.natsUrl));
     },
   }),
 );

@@ -5,17 +5,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { headers, type NatsConnection, type Subscription } from '@nats-io/nats-core';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  ContractError,
-  DescribeReplySchema,
-  encodeInit,
-  ErrorCode,
-  NodeApi,
-} from '@outpost/contracts';
+import { ContractError, DescribeReplySchema, encodeInit, ErrorCode, NodeApi } from '@outpost/contracts';
 import { connectTo, startNatsServer, type NatsServerHandle } from '@outpost/testing';
 import { BusClient } from './client.js';
 
-function responder(nc: NatsConnection, subject: string, reply: (data: string) => Uint8Array | string): Subscription {
+function responder(
+  nc: NatsConnection,
+  subject: string,
+  reply: (data: string) => Uint8Array | string,
+): Subscription {
   return nc.subscribe(subject, {
     callback: (_err, msg) => {
       msg.respond(reply(new TextDecoder().decode(msg.data)));
@@ -50,7 +48,9 @@ describe('BusClient', () => {
   });
 
   it('decodes the reply with the catalog schema', async () => {
-    const sub = responder(nc, 'edge.n1.node.cmd.describe', () => encodeInit(DescribeReplySchema, { version: '9.9.9' }));
+    const sub = responder(nc, 'edge.n1.node.cmd.describe', () =>
+      encodeInit(DescribeReplySchema, { version: '9.9.9' }),
+    );
     try {
       const reply = await client.request(NodeApi.cmd.describe, {});
       expect(reply.version).toBe('9.9.9');
@@ -92,7 +92,9 @@ describe('BusClient', () => {
   it('retries while there are no responders, and succeeds when one appears within the deadline', async () => {
     const pending = client.request(NodeApi.cmd.describe, {}, { timeoutMs: 5000 });
     await sleep(300);
-    const sub = responder(nc, 'edge.n1.node.cmd.describe', () => encodeInit(DescribeReplySchema, { version: 'late' }));
+    const sub = responder(nc, 'edge.n1.node.cmd.describe', () =>
+      encodeInit(DescribeReplySchema, { version: 'late' }),
+    );
     try {
       expect((await pending).version).toBe('late');
     } finally {

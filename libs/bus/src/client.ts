@@ -7,12 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { create, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
-import {
-  errors as natsErrors,
-  type Msg,
-  type MsgHdrs,
-  type NatsConnection,
-} from '@nats-io/nats-core';
+import { errors as natsErrors, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
 import {
   ContractError,
   decode,
@@ -72,7 +67,11 @@ export class BusClient {
   ): Promise<MessageShape<D['reply']>> {
     const subject = def.subject(opts.nodeId ?? this.options.nodeId);
     const payload = encode(def.request, create(def.request, body));
-    const msg = await this.requestRaw(subject, payload, opts.timeoutMs ?? this.options.defaultTimeoutMs ?? 5000);
+    const msg = await this.requestRaw(
+      subject,
+      payload,
+      opts.timeoutMs ?? this.options.defaultTimeoutMs ?? 5000,
+    );
     const error = errorFromReply(msg, subject);
     if (error) throw error;
     try {
@@ -114,15 +113,26 @@ export class BusClient {
         attempt.catch(() => undefined);
         lastReason = 'connection lost';
         // Resend only once the connection is back (flush resolves after the reconnect's PONG).
-        await Promise.race([this.connection.flush().catch(() => undefined), sleep(Math.max(0, deadline - Date.now()))]);
+        await Promise.race([
+          this.connection.flush().catch(() => undefined),
+          sleep(Math.max(0, deadline - Date.now())),
+        ]);
         continue;
       } catch (err) {
         if (err instanceof natsErrors.TimeoutError) {
           lastReason = 'timed out';
           continue;
         }
-        if (err instanceof natsErrors.ClosedConnectionError || err instanceof natsErrors.DrainingConnectionError) {
-          throw new ContractError(ErrorCode.UNAVAILABLE, `bus connection is closed: ${subject} not sent`, [], subject);
+        if (
+          err instanceof natsErrors.ClosedConnectionError ||
+          err instanceof natsErrors.DrainingConnectionError
+        ) {
+          throw new ContractError(
+            ErrorCode.UNAVAILABLE,
+            `bus connection is closed: ${subject} not sent`,
+            [],
+            subject,
+          );
         }
         if (err instanceof natsErrors.PermissionViolationError) {
           throw new ContractError(ErrorCode.PERMISSION_DENIED, err.message, [], subject);
@@ -137,12 +147,22 @@ export class BusClient {
   }
 
   /** Publishes an event of the catalog, carrying the active trace context. */
-  publish<D extends EventDef>(def: D, body: MessageShape<D['schema']> | MessageInitShape<D['schema']>, nodeId?: string): void {
+  publish<D extends EventDef>(
+    def: D,
+    body: MessageShape<D['schema']> | MessageInitShape<D['schema']>,
+    nodeId?: string,
+  ): void {
     const message =
-      (body as { $typeName?: string }).$typeName === def.schema.typeName ? body : create(def.schema, body as never);
-    this.connection.publish(def.subject(nodeId ?? this.options.nodeId), encode(def.schema, message as never), {
-      headers: injectTraceContext(),
-    });
+      (body as { $typeName?: string }).$typeName === def.schema.typeName
+        ? body
+        : create(def.schema, body as never);
+    this.connection.publish(
+      def.subject(nodeId ?? this.options.nodeId),
+      encode(def.schema, message as never),
+      {
+        headers: injectTraceContext(),
+      },
+    );
   }
 }
 

@@ -25,14 +25,25 @@ export interface BusStores {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export async function provisionJetStream(nc: NatsConnection, limits: JetStreamLimits = {}): Promise<BusStores> {
+export async function provisionJetStream(
+  nc: NatsConnection,
+  limits: JetStreamLimits = {},
+): Promise<BusStores> {
   const jsm = await jetstreamManager(nc);
   await ensureEventStream(jsm, limits);
   const kvm = new Kvm(nc);
   const replicas = limits.replicas ?? 1;
   const [desired, status] = await Promise.all([
-    openOrCreateKv(kvm, KV_DESIRED, { history: 5, replicas, description: 'Outpost desired state: <nodeId>.<area>' }),
-    openOrCreateKv(kvm, KV_STATUS, { history: 1, replicas, description: 'Outpost latest status: <nodeId>.<agent>' }),
+    openOrCreateKv(kvm, KV_DESIRED, {
+      history: 5,
+      replicas,
+      description: 'Outpost desired state: <nodeId>.<area>',
+    }),
+    openOrCreateKv(kvm, KV_STATUS, {
+      history: 1,
+      replicas,
+      description: 'Outpost latest status: <nodeId>.<agent>',
+    }),
   ]);
   return { desired, status };
 }

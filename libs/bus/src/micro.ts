@@ -71,7 +71,8 @@ export class MicroService {
     private readonly options: MicroServiceOptions,
   ) {
     if (!NAME.test(options.name)) throw new Error(`micro service name "${options.name}" must match ${NAME}`);
-    if (!SEMVER.test(options.version)) throw new Error(`micro service version "${options.version}" is not SemVer`);
+    if (!SEMVER.test(options.version))
+      throw new Error(`micro service version "${options.version}" is not SemVer`);
   }
 
   addEndpoint(info: EndpointInfo): EndpointStats {
@@ -97,7 +98,11 @@ export class MicroService {
       }),
     };
     for (const [verb, body] of Object.entries(verbs)) {
-      for (const subject of [`$SRV.${verb}`, `$SRV.${verb}.${this.options.name}`, `$SRV.${verb}.${this.options.name}.${this.id}`]) {
+      for (const subject of [
+        `$SRV.${verb}`,
+        `$SRV.${verb}.${this.options.name}`,
+        `$SRV.${verb}.${this.options.name}.${this.id}`,
+      ]) {
         this.subs.push(
           this.nc.subscribe(subject, {
             callback: (err, msg) => {

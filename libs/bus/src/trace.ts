@@ -3,7 +3,14 @@
  * runs each handler inside the extracted context, and every request or event sent from inside a
  * handler carries it on, so a request that crosses agents is one trace.
  */
-import { context, propagation, trace, type Context, type TextMapGetter, type TextMapSetter } from '@opentelemetry/api';
+import {
+  context,
+  propagation,
+  trace,
+  type Context,
+  type TextMapGetter,
+  type TextMapSetter,
+} from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/nats-core';
@@ -33,7 +40,10 @@ const setter: TextMapSetter<MsgHdrs> = {
 };
 
 /** The context a message carries (or the active one if it carries none). */
-export function extractTraceContext(headers: MsgHdrs | undefined, parent: Context = context.active()): Context {
+export function extractTraceContext(
+  headers: MsgHdrs | undefined,
+  parent: Context = context.active(),
+): Context {
   return w3c.extract(parent, headers, getter);
 }
 

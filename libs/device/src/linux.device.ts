@@ -23,7 +23,11 @@ export class LinuxDevice implements Device {
       readOptional(join(this.root, 'etc/machine-id')),
       readOptional(join(this.root, 'sys/class/dmi/id/product_uuid')),
     ]);
-    return { machineId: parseMachineId(machineId), productUuid: parseProductUuid(productUuid), hostname: hostname() };
+    return {
+      machineId: parseMachineId(machineId),
+      productUuid: parseProductUuid(productUuid),
+      hostname: hostname(),
+    };
   }
 
   async hostUptimeSeconds(): Promise<number | undefined> {

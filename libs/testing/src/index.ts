@@ -5,3 +5,4 @@ export {
   type NatsServerHandle,
   type StartNatsServerOptions,
 } from './nats-server.js';
+export { eventually } from './eventually.js';

@@ -3,7 +3,13 @@
  * edge_status at start), re-judges on every status and on a timer (so silence is noticed), and when
  * the verdict changes publishes it: in the node agent's own status, as evt.health, and in KV.
  */
-import { Inject, Injectable, type LoggerService, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type LoggerService,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { create } from '@bufbuild/protobuf';
 import { timestampDate, timestampFromDate } from '@bufbuild/protobuf/wkt';
@@ -112,7 +118,9 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
         const entry = await this.stores.status.get(key);
         if (!entry || entry.operation !== 'PUT') continue;
         const status = decode(AgentStatusSchema, entry.value);
-        const age = status.updatedAt ? Math.max(0, Date.now() - timestampDate(status.updatedAt).getTime()) : Infinity;
+        const age = status.updatedAt
+          ? Math.max(0, Date.now() - timestampDate(status.updatedAt).getTime())
+          : Infinity;
         if (Number.isFinite(age)) this.table.record(status, now - age);
       }
     } catch (err) {
@@ -128,7 +136,10 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     const stateChanged = this.verdict?.state !== verdict.state;
     this.verdict = verdict;
     this.health = this.toMessage(verdict, stateChanged ? new Date() : undefined);
-    this.logger.log(`node ${HealthState[verdict.state]}: ${verdict.reasons.join('; ') || 'all required agents READY'}`, 'Health');
+    this.logger.log(
+      `node ${HealthState[verdict.state]}: ${verdict.reasons.join('; ') || 'all required agents READY'}`,
+      'Health',
+    );
     this.status.setNodeHealth(this.health);
     try {
       this.client.publish(NodeApi.evt.health, this.health);
@@ -159,7 +170,9 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
         required: a.required,
         stale: a.stale,
         reasons: a.up ? [] : a.reasons,
-        lastSeen: a.latest ? timestampFromDate(new Date(wallNow - (monoNow - a.latest.receivedAt))) : undefined,
+        lastSeen: a.latest
+          ? timestampFromDate(new Date(wallNow - (monoNow - a.latest.receivedAt)))
+          : undefined,
         instanceId: a.latest?.status.instanceId ?? '',
         version: a.latest?.status.version ?? '',
       })),

@@ -16,10 +16,13 @@ export function OnEvent(def: EventDef) {
   return EventPattern(def.pattern);
 }
 
-export type RequestOf<D> = D extends CommandDef<infer Req extends DescMessage, DescMessage> ? MessageShape<Req> : never;
+export type RequestOf<D> =
+  D extends CommandDef<infer Req extends DescMessage, DescMessage> ? MessageShape<Req> : never;
 
 /** What a handler may return: the reply message, or its init shape (plain fields). */
 export type ReplyOf<D> =
-  D extends CommandDef<DescMessage, infer Rep extends DescMessage> ? MessageShape<Rep> | MessageInitShape<Rep> : never;
+  D extends CommandDef<DescMessage, infer Rep extends DescMessage>
+    ? MessageShape<Rep> | MessageInitShape<Rep>
+    : never;
 
 export type EventOf<D> = D extends EventDef<infer M extends DescMessage> ? MessageShape<M> : never;

@@ -12,13 +12,7 @@ import { headers as natsHeaders, type Msg, type NatsConnection } from '@nats-io/
 import { Svcm } from '@nats-io/services';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { context, trace } from '@opentelemetry/api';
-import {
-  ContractError,
-  ErrorCode,
-  HealthState,
-  NodeApi,
-  type NodeIdentity,
-} from '@outpost/contracts';
+import { ContractError, ErrorCode, HealthState, NodeApi, type NodeIdentity } from '@outpost/contracts';
 import { connectTo, startNatsServer, type NatsServerHandle } from '@outpost/testing';
 import { BusClient } from '../client.js';
 import { Command } from './decorators.js';
@@ -70,7 +64,13 @@ quiet.warn = () => undefined;
 quiet.error = () => undefined;
 
 async function startApp(nc: NatsConnection, nodeId: string, module: unknown) {
-  const server = new OutpostNatsServer({ connection: nc, nodeId, agent: 'node', version: '0.1.0', logger: quiet });
+  const server = new OutpostNatsServer({
+    connection: nc,
+    nodeId,
+    agent: 'node',
+    version: '0.1.0',
+    logger: quiet,
+  });
   const app = await NestFactory.createMicroservice(module as never, { strategy: server, logger: false });
   app.useGlobalFilters(new BusExceptionFilter());
   await app.listen();
@@ -135,7 +135,10 @@ describe('OutpostNatsServer on a real nats-server', () => {
   it('carries a ContractError thrown by a handler as its typed code', async () => {
     const reply = await caller.request('edge.n-good.node.cmd.health', '{}', { timeout: 5000 });
     expect(reply.headers?.get('Nats-Service-Error-Code')).toBe('409');
-    expect(JSON.parse(text(reply))).toMatchObject({ code: 'ERROR_CODE_FAILED_PRECONDITION', message: 'not yet' });
+    expect(JSON.parse(text(reply))).toMatchObject({
+      code: 'ERROR_CODE_FAILED_PRECONDITION',
+      message: 'not yet',
+    });
   });
 
   it('turns an unexpected exception into INTERNAL and keeps serving', async () => {
@@ -184,7 +187,11 @@ describe('OutpostNatsServer on a real nats-server', () => {
     expect(pings.length).toBe(2);
     const infos = await collect(await svc.info('outpost-node'));
     const info = infos.find((i) => i.metadata?.node_id === 'n-good');
-    expect(info).toMatchObject({ type: 'io.nats.micro.v1.info_response', name: 'outpost-node', version: '0.1.0' });
+    expect(info).toMatchObject({
+      type: 'io.nats.micro.v1.info_response',
+      name: 'outpost-node',
+      version: '0.1.0',
+    });
     expect(info?.endpoints.map((e) => e.subject).sort()).toEqual([
       'edge.n-good.node.cmd.describe',
       'edge.n-good.node.cmd.health',

@@ -104,7 +104,9 @@ export class OutpostNatsServer extends Server implements CustomTransportStrategy
   private bindCommand(def: CommandDef, handler: MessageHandler): void {
     if (handler.isEventHandler) throw new Error(`${def.pattern} is a command: use @Command, not @OnEvent`);
     if (def.agent !== this.options.agent) {
-      throw new Error(`the ${this.options.agent} agent cannot serve ${def.pattern}: it belongs to ${def.agent}`);
+      throw new Error(
+        `the ${this.options.agent} agent cannot serve ${def.pattern}: it belongs to ${def.agent}`,
+      );
     }
     const subject = def.subject(this.options.nodeId);
     const stats = this.micro.addEndpoint({
@@ -160,7 +162,10 @@ export class OutpostNatsServer extends Server implements CustomTransportStrategy
       body = encode(ErrorReplySchema, failure.toReply(msg.subject));
     }
     this.respond(msg, body, failure);
-    stats.record(process.hrtime.bigint() - started, failure ? `${httpCodeOf(failure.code)}:${failure.message}` : undefined);
+    stats.record(
+      process.hrtime.bigint() - started,
+      failure ? `${httpCodeOf(failure.code)}:${failure.message}` : undefined,
+    );
   }
 
   private async serveEvent(def: EventDef, msg: Msg): Promise<void> {

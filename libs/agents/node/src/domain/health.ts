@@ -77,12 +77,20 @@ export class ObservationTable {
 }
 
 function newestOf(observations: Observation[]): Observation | undefined {
-  return observations.reduce<Observation | undefined>((a, b) => (!a || b.receivedAt > a.receivedAt ? b : a), undefined);
+  return observations.reduce<Observation | undefined>(
+    (a, b) => (!a || b.receivedAt > a.receivedAt ? b : a),
+    undefined,
+  );
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
-export function judgeAgent(agent: string, observations: Observation[], policy: HealthPolicy, now: number): AgentVerdict {
+export function judgeAgent(
+  agent: string,
+  observations: Observation[],
+  policy: HealthPolicy,
+  now: number,
+): AgentVerdict {
   const required = policy.required.includes(agent);
   const fresh = (o: Observation) => now - o.receivedAt <= policy.staleAfterMs;
   const serving = observations.find((o) => fresh(o) && o.status.state === AgentState.READY);
@@ -93,7 +101,9 @@ export function judgeAgent(agent: string, observations: Observation[], policy: H
   const state = AgentState[latest.status.state] ?? 'UNSPECIFIED';
   const why = latest.status.reasons.length ? ` (${latest.status.reasons.join('; ')})` : '';
   const reasons = stale
-    ? [`${agent}: no status for ${seconds(now - latest.receivedAt)} (stale after ${seconds(policy.staleAfterMs)})`]
+    ? [
+        `${agent}: no status for ${seconds(now - latest.receivedAt)} (stale after ${seconds(policy.staleAfterMs)})`,
+      ]
     : [`${agent}: ${state}${why}`];
   return { agent, required, up: false, stale, latest, reasons };
 }
