@@ -164,7 +164,7 @@ function agentRootModule(definition: AgentDefinition, providers: Parameters<type
 }
 
 async function openDevice(common: CommonSettings): Promise<Device> {
-  if (common.device === 'linux') return new LinuxDevice();
+  if (common.device === 'linux') return new LinuxDevice('/', { productUuidFile: common.productUuidFile });
   if (!common.simulatorDir) throw new ConfigError('device is "simulated" but OUTPOST_SIM_DIR (simulatorDir) is empty');
   return SimulatedDevice.open(common.simulatorDir);
 }

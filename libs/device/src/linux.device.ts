@@ -16,12 +16,15 @@ export async function readOptional(path: string): Promise<string | undefined> {
 export class LinuxDevice implements Device {
   readonly kind = 'linux' as const;
 
-  constructor(private readonly root = '/') {}
+  constructor(
+    private readonly root = '/',
+    private readonly options: { productUuidFile?: string } = {},
+  ) {}
 
   async identityFacts(): Promise<IdentityFacts> {
     const [machineId, productUuid] = await Promise.all([
       readOptional(join(this.root, 'etc/machine-id')),
-      readOptional(join(this.root, 'sys/class/dmi/id/product_uuid')),
+      readOptional(this.options.productUuidFile ?? join(this.root, 'sys/class/dmi/id/product_uuid')),
     ]);
     return {
       machineId: parseMachineId(machineId),

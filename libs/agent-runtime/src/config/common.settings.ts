@@ -41,6 +41,12 @@ export const commonSettings = {
     env: 'OUTPOST_SIM_DIR',
     description: 'directory of the simulated device (required when device is simulated)',
   },
+  productUuidFile: {
+    kind: 'string',
+    default: '/sys/class/dmi/id/product_uuid',
+    env: 'OUTPOST_PRODUCT_UUID_FILE',
+    description: 'where the DMI product UUID is read (root-only in sysfs; the unit passes a credential copy)',
+  },
   statusIntervalMs: {
     kind: 'int',
     default: 5_000,

@@ -24,8 +24,9 @@ interface StoredIdentity {
   createdAt: string;
 }
 
+/** Owned by the node agent's state dir (the only one its unit may write); others only read it. */
 export function identityFile(stateDir: string): string {
-  return join(stateDir, 'identity.json');
+  return join(stateDir, 'node', 'identity.json');
 }
 
 /** 16 hex digits of HMAC-SHA256(secret, "outpost.node-id.v1"): stable, unique, and not the secret. */
@@ -44,16 +45,23 @@ export async function resolveNodeIdentity(
   log: IdentityWarnings,
 ): Promise<NodeIdentity> {
   const path = identityFile(stateDir);
-  const stored = await readJson<StoredIdentity>(path).catch((err: Error) => {
+  const doc = await readJson<unknown>(path).catch((err: Error) => {
     log.warn(`${path} is unreadable (${err.message}); deriving the identity again`, 'Identity');
     return undefined;
   });
+  // Only a well-formed record of this format is trusted; anything else is treated like a corrupt file.
+  let stored: StoredIdentity | undefined;
+  if (doc && doc.version === IDENTITY_FORMAT && isStoredIdentity(doc.data)) {
+    stored = doc.data;
+  } else if (doc) {
+    log.warn(`${path} holds no valid identity (format ${doc.version}); deriving the identity again`, 'Identity');
+  }
   const facts = await device.identityFacts();
   let identity: NodeIdentity;
   if (configuredNodeId) {
     identity = make(configuredNodeId, IdentitySource.CONFIGURED, facts.hostname, facts.productUuid);
-  } else if (stored && stored.version === IDENTITY_FORMAT) {
-    const d = stored.data;
+  } else if (stored) {
+    const d = stored;
     identity = create(NodeIdentitySchema, {
       nodeId: d.nodeId,
       source: IdentitySource[d.source] ?? IdentitySource.UNSPECIFIED,
@@ -70,13 +78,30 @@ export async function resolveNodeIdentity(
       'no node id: /etc/machine-id and the DMI product UUID are both missing or invalid; set OUTPOST_NODE_ID',
     );
   }
-  if (stored?.data.nodeId !== identity.nodeId || stored?.data.hostname !== identity.hostname) {
+  if (stored?.nodeId !== identity.nodeId || stored?.hostname !== identity.hostname) {
     await persist(path, identity).catch((err: NodeJS.ErrnoException) => {
       // A read-only agent (another agent's unit owns the state dir) still runs with the resolved id.
       log.warn(`identity not persisted to ${path}: ${err.code ?? err.message}`, 'Identity');
     });
   }
   return identity;
+}
+
+/** Same rule as the nodeId setting: what a persisted id must look like to be used again. */
+const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+function isStoredIdentity(data: unknown): data is StoredIdentity {
+  if (typeof data !== 'object' || data === null) return false;
+  const d = data as Record<string, unknown>;
+  return (
+    typeof d.nodeId === 'string' &&
+    NODE_ID.test(d.nodeId) &&
+    typeof d.source === 'string' &&
+    typeof d.hostname === 'string' &&
+    typeof d.productUuid === 'string' &&
+    typeof d.createdAt === 'string' &&
+    !Number.isNaN(Date.parse(d.createdAt))
+  );
 }
 
 function make(nodeId: string, source: IdentitySource, hostname: string, productUuid = ''): NodeIdentity {
