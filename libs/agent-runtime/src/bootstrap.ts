@@ -183,7 +183,8 @@ export interface MainOptions extends SuiteOptions {
  */
 export async function runMain(definitions: readonly AgentDefinition[], options: MainOptions = {}): Promise<number> {
   const env = options.env ?? process.env;
-  const fallback = options.logger ?? new JsonLogger({ agent: options.name ?? 'outpost' });
+  const name = options.name ?? (definitions.length === 1 ? definitions[0].agent : 'edge-node');
+  const fallback = options.logger ?? new JsonLogger({ agent: name });
   const notifier = new SystemdNotifier(env, fallback);
   let suite: RunningSuite;
   try {
