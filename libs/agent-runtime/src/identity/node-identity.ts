@@ -54,7 +54,10 @@ export async function resolveNodeIdentity(
   if (doc && doc.version === IDENTITY_FORMAT && isStoredIdentity(doc.data)) {
     stored = doc.data;
   } else if (doc) {
-    log.warn(`${path} holds no valid identity (format ${doc.version}); deriving the identity again`, 'Identity');
+    log.warn(
+      `${path} holds no valid identity (format ${doc.version}); deriving the identity again`,
+      'Identity',
+    );
   }
   const facts = await device.identityFacts();
   let identity: NodeIdentity;

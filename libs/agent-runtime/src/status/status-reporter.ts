@@ -46,8 +46,8 @@ export class StatusReporter {
 
   /** Publishes now and then every interval. */
   start(): void {
-    this.publish();
-    this.timer = setInterval(() => this.publish(), this.id.intervalMs);
+    void this.publish();
+    this.timer = setInterval(() => void this.publish(), this.id.intervalMs);
     this.timer.unref();
   }
 
@@ -75,14 +75,14 @@ export class StatusReporter {
     this.reasons = reasons;
     if (changed) {
       this.logger.log(`status ${AgentState[state]}${reasons.length ? `: ${reasons.join('; ')}` : ''}`, 'Status');
-      this.publish();
+      void this.publish();
     }
   }
 
   /** The node agent's status also carries the node's aggregate health. */
   setNodeHealth(health: NodeHealth): void {
     this.nodeHealth = health;
-    this.publish();
+    void this.publish();
   }
 
   onPublish(listener: (status: AgentStatus) => void): () => void {
