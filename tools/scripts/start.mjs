@@ -74,7 +74,10 @@ async function main() {
     OUTPOST_RUN_DIR: process.env.OUTPOST_RUN_DIR || join(home, 'run'),
     OUTPOST_BANNER: '1',
   };
-  const suite = spawn(process.execPath, [join(root, 'apps/edge-node/dist/main.js')], { env, stdio: 'inherit' });
+  const suite = spawn(process.execPath, [join(root, 'apps/edge-node/dist/main.js')], {
+    env,
+    stdio: 'inherit',
+  });
   children.add(suite);
   for (const sig of ['SIGINT', 'SIGTERM']) {
     process.on(sig, () => {

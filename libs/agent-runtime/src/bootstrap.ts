@@ -9,7 +9,13 @@ import { randomUUID } from 'node:crypto';
 import { Module, type DynamicModule, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { BusClient, BusExceptionFilter, connectBus, OutpostNatsServer, provisionJetStream } from '@outpost/bus';
+import {
+  BusClient,
+  BusExceptionFilter,
+  connectBus,
+  OutpostNatsServer,
+  provisionJetStream,
+} from '@outpost/bus';
 import { LinuxDevice, SimulatedDevice, type Device } from '@outpost/device';
 import type { AgentDefinition } from './agent-definition.js';
 import { commonSettings } from './config/common.settings.js';
@@ -64,7 +70,10 @@ export class RunningSuite {
   }
 }
 
-export async function startSuite(definitions: readonly AgentDefinition[], options: SuiteOptions = {}): Promise<RunningSuite> {
+export async function startSuite(
+  definitions: readonly AgentDefinition[],
+  options: SuiteOptions = {},
+): Promise<RunningSuite> {
   if (definitions.length === 0) throw new ConfigError('no agent to start');
   const env = options.env ?? process.env;
   const paths = resolvePaths(env);
@@ -155,7 +164,10 @@ async function startAgent(
   return { definition, app, server, status };
 }
 
-function agentRootModule(definition: AgentDefinition, providers: Parameters<typeof RuntimeModule.forAgent>[0]): DynamicModule {
+function agentRootModule(
+  definition: AgentDefinition,
+  providers: Parameters<typeof RuntimeModule.forAgent>[0],
+): DynamicModule {
   // One root module class per agent instance, so several agents can share a process.
   class AgentRootModule {}
   Object.defineProperty(AgentRootModule, 'name', { value: `${definition.agent}AgentRoot` });
@@ -165,7 +177,8 @@ function agentRootModule(definition: AgentDefinition, providers: Parameters<type
 
 async function openDevice(common: CommonSettings): Promise<Device> {
   if (common.device === 'linux') return new LinuxDevice('/', { productUuidFile: common.productUuidFile });
-  if (!common.simulatorDir) throw new ConfigError('device is "simulated" but OUTPOST_SIM_DIR (simulatorDir) is empty');
+  if (!common.simulatorDir)
+    throw new ConfigError('device is "simulated" but OUTPOST_SIM_DIR (simulatorDir) is empty');
   return SimulatedDevice.open(common.simulatorDir);
 }
 
@@ -181,7 +194,10 @@ export interface MainOptions extends SuiteOptions {
  * The whole life of an app process. Returns the exit code; the app's main.ts hands it to
  * process.exit, so the library itself never ends the process.
  */
-export async function runMain(definitions: readonly AgentDefinition[], options: MainOptions = {}): Promise<number> {
+export async function runMain(
+  definitions: readonly AgentDefinition[],
+  options: MainOptions = {},
+): Promise<number> {
   const env = options.env ?? process.env;
   const name = options.name ?? (definitions.length === 1 ? definitions[0].agent : 'edge-node');
   const fallback = options.logger ?? new JsonLogger({ agent: name });

@@ -19,7 +19,10 @@ const utf8Encoder = new TextEncoder();
 
 /** Decodes a bus payload into a message of `schema`. An empty body is the empty message `{}`. */
 export function decode<S extends DescMessage>(schema: S, data: Uint8Array | undefined): MessageShape<S> {
-  if (!data || data.length === 0) return create(schema);
+  // The commonest request body by far: nothing, or `{}` (what `nats req ... '{}'` sends).
+  if (!data || data.length === 0 || (data.length === 2 && data[0] === 0x7b && data[1] === 0x7d)) {
+    return create(schema);
+  }
   let text: string;
   try {
     text = utf8Decoder.decode(data);

@@ -146,10 +146,12 @@ function fromJson(field: Field, value: unknown, source: string, key: string): un
       if (typeof value !== 'boolean') throw invalid(source, key, value, field);
       return value;
     case 'enum':
-      if (typeof value !== 'string' || !field.values.includes(value)) throw invalid(source, key, value, field);
+      if (typeof value !== 'string' || !field.values.includes(value))
+        throw invalid(source, key, value, field);
       return value;
     case 'list':
-      if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw invalid(source, key, value, field);
+      if (!Array.isArray(value) || value.some((v) => typeof v !== 'string'))
+        throw invalid(source, key, value, field);
       if (field.allowed && value.some((v) => !field.allowed?.includes(v as string))) {
         throw invalid(source, key, value, field);
       }

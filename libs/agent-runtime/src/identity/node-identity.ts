@@ -73,9 +73,19 @@ export async function resolveNodeIdentity(
       createdAt: timestampFromDate(new Date(d.createdAt)),
     });
   } else if (facts.machineId) {
-    identity = make(deriveNodeId(facts.machineId), IdentitySource.MACHINE_ID, facts.hostname, facts.productUuid);
+    identity = make(
+      deriveNodeId(facts.machineId),
+      IdentitySource.MACHINE_ID,
+      facts.hostname,
+      facts.productUuid,
+    );
   } else if (facts.productUuid) {
-    identity = make(deriveNodeId(facts.productUuid), IdentitySource.DMI_PRODUCT_UUID, facts.hostname, facts.productUuid);
+    identity = make(
+      deriveNodeId(facts.productUuid),
+      IdentitySource.DMI_PRODUCT_UUID,
+      facts.hostname,
+      facts.productUuid,
+    );
   } else {
     throw new ConfigError(
       'no node id: /etc/machine-id and the DMI product UUID are both missing or invalid; set OUTPOST_NODE_ID',

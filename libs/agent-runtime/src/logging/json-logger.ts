@@ -55,7 +55,8 @@ export class JsonLogger implements LoggerService {
   private write(level: LogLevel, message: unknown, rest: unknown[]): void {
     if (RANK[level] < RANK[this.level]) return;
     // Nest passes the context as the last string argument, and a stack before it for errors.
-    const context = rest.length > 0 && typeof rest[rest.length - 1] === 'string' ? String(rest.pop()) : undefined;
+    const context =
+      rest.length > 0 && typeof rest[rest.length - 1] === 'string' ? String(rest.pop()) : undefined;
     const entry: Record<string, unknown> = {
       time: new Date().toISOString(),
       level,

@@ -74,7 +74,10 @@ export class StatusReporter {
     this.state = state;
     this.reasons = reasons;
     if (changed) {
-      this.logger.log(`status ${AgentState[state]}${reasons.length ? `: ${reasons.join('; ')}` : ''}`, 'Status');
+      this.logger.log(
+        `status ${AgentState[state]}${reasons.length ? `: ${reasons.join('; ')}` : ''}`,
+        'Status',
+      );
       void this.publish();
     }
   }

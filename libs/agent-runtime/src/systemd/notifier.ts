@@ -24,7 +24,8 @@ export class SystemdNotifier {
     if (!this.enabled) return Promise.resolve();
     return new Promise((resolve) => {
       execFile(this.command, assignments, { env: this.env, timeout: 5_000 }, (err) => {
-        if (err) this.logger.warn(`${this.command} ${assignments.join(' ')} failed: ${err.message}`, 'Systemd');
+        if (err)
+          this.logger.warn(`${this.command} ${assignments.join(' ')} failed: ${err.message}`, 'Systemd');
         resolve();
       });
     });

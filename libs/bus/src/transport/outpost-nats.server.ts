@@ -151,11 +151,12 @@ export class OutpostNatsServer extends Server implements CustomTransportStrategy
     let failure: ContractError | undefined;
     try {
       const request = decode(def.request, msg.data);
-      const trace = extractTraceContext(msg.headers);
+      const trace = msg.headers ? extractTraceContext(msg.headers) : context.active();
       const ctx = new OutpostRpcContext([msg.subject, msg.headers, trace]);
-      const result = await context.with(trace, async () =>
-        lastValueFrom(this.transformToObservable(await handler(request, ctx)), { defaultValue: undefined }),
-      );
+      const invoke = async () =>
+        lastValueFrom(this.transformToObservable(await handler(request, ctx)), { defaultValue: undefined });
+      // Entering a context costs a little on every request: only when the caller sent one.
+      const result = msg.headers ? await context.with(trace, invoke) : await invoke();
       body = encodeReply(def.reply, result);
     } catch (err) {
       failure = this.toContractError(err, msg.subject);

@@ -1,0 +1,164 @@
+// `npm run bench`: figures as ratios against a baseline measured in the same run, on this machine.
+//   1. request/reply latency through the Outpost Nest transport (the real node agent in edge-node)
+//      vs a raw @nats-io/transport-node responder doing the same codec work (strict decode, proto3
+//      JSON encode of the same NodeHealth), same server, same client;
+//      interleaved rounds so that machine noise hits both alike. Target: Nest <= 1.15x raw.
+//   2. resident memory of the node agent alone and of edge-node, vs a bare Node process.
+// Set BENCH_STRICT=1 to exit non-zero when a target is missed.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { startNatsServer } from '@outpost/testing';
+
+const root = resolve(new URL('../..', import.meta.url).pathname);
+const ROUNDS = Number(process.env.BENCH_ROUNDS || 8);
+const PER_ROUND = Number(process.env.BENCH_REQUESTS || 1000);
+const TARGET_LATENCY_RATIO = 1.15;
+const children = new Set();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function launch(args, env = {}) {
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
+
+function rssKiB(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+async function until(check, ms = 20_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(100);
+    }
+  }
+}
+
+function quantile(sorted, q) {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+async function round(nc, subject, n) {
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    await nc.request(subject, '{}', { timeout: 5000 });
+    out[i] = Number(process.hrtime.bigint() - t0) / 1000;
+  }
+  return out;
+}
+
+function summary(samples) {
+  const all = Float64Array.from(samples.flatMap((s) => [...s])).sort();
+  return { median: quantile(all, 0.5), p99: quantile(all, 0.99), n: all.length };
+}
+
+function suiteEnv(dir, nats, extra = {}) {
+  return {
+    NATS_URL: nats.url,
+    OUTPOST_DEVICE: 'simulated',
+    OUTPOST_SIM_DIR: join(dir, 'device'),
+    OUTPOST_STATE_DIR: join(dir, 'state'),
+    OUTPOST_CONFIG_DIR: join(dir, 'config'),
+    OUTPOST_LOG_LEVEL: 'warn',
+    ...extra,
+  };
+}
+
+async function nodeIdOf(dir) {
+  return until(() => JSON.parse(readFileSync(join(dir, 'state/node/identity.json'), 'utf8')).data.nodeId);
+}
+
+async function main() {
+  const nats = await startNatsServer();
+  const dir = mkdtempSync(join(tmpdir(), 'outpost-bench-'));
+  const nc = await connect({ servers: nats.url, name: 'bench-client' });
+  try {
+    // --- latency ---
+    launch([join(root, 'apps/edge-node/dist/main.js')], suiteEnv(dir, nats));
+    const nodeId = await nodeIdOf(dir);
+    const nestSubject = `edge.${nodeId}.node.cmd.health`;
+    const sample = await until(() => nc.request(nestSubject, '{}', { timeout: 1000 }));
+    const reply = new TextDecoder().decode(sample.data);
+    const raw = launch([join(root, 'tools/bench/raw-responder.mjs'), nats.url, 'bench.raw', reply]);
+    await until(() => nc.request('bench.raw', '{}', { timeout: 1000 }));
+    await round(nc, nestSubject, 500); // warm-up: JIT and connections
+    await round(nc, 'bench.raw', 500);
+    const nest = [];
+    const base = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      base.push(await round(nc, 'bench.raw', PER_ROUND));
+      nest.push(await round(nc, nestSubject, PER_ROUND));
+    }
+    raw.kill('SIGTERM');
+    const b = summary(base);
+    const o = summary(nest);
+    const medianRatio = o.median / b.median;
+    const p99Ratio = o.p99 / b.p99;
+
+    // --- memory ---
+    for (const c of children) c.kill('SIGTERM');
+    await sleep(500);
+    const bare = launch(['-e', 'setInterval(() => {}, 1000)']);
+    const agentDir = mkdtempSync(join(tmpdir(), 'outpost-bench-'));
+    const agent = launch([join(root, 'apps/node-agent/dist/main.js')], suiteEnv(agentDir, nats));
+    const suiteDir = mkdtempSync(join(tmpdir(), 'outpost-bench-'));
+    const suite = launch([join(root, 'apps/edge-node/dist/main.js')], suiteEnv(suiteDir, nats));
+    const agentId = await nodeIdOf(agentDir);
+    const suiteId = await nodeIdOf(suiteDir);
+    for (const id of [agentId, suiteId])
+      await until(() => nc.request(`edge.${id}.node.cmd.health`, '{}', { timeout: 1000 }));
+    for (const id of [agentId, suiteId]) await round(nc, `edge.${id}.node.cmd.describe`, 2000);
+    await sleep(2000);
+    const mem = { bare: rssKiB(bare.pid), agent: rssKiB(agent.pid), suite: rssKiB(suite.pid) };
+    rmSync(agentDir, { recursive: true, force: true });
+    rmSync(suiteDir, { recursive: true, force: true });
+
+    const us = (v) => `${v.toFixed(1)} µs`;
+    const mib = (k) => `${(k / 1024).toFixed(1)} MiB`;
+    const ok = medianRatio <= TARGET_LATENCY_RATIO;
+    console.log(
+      `\nOutpost bench (Node ${process.versions.node}, ${ROUNDS}x${PER_ROUND} requests each, interleaved)`,
+    );
+    console.log(`request/reply latency            median      p99`);
+    console.log(
+      `  raw @nats-io/transport-node  ${us(b.median).padStart(10)} ${us(b.p99).padStart(10)}   (baseline)`,
+    );
+    console.log(`  Outpost Nest transport       ${us(o.median).padStart(10)} ${us(o.p99).padStart(10)}`);
+    console.log(
+      `  ratio Nest/raw               ${medianRatio.toFixed(3).padStart(8)}x ${p99Ratio.toFixed(3).padStart(9)}x   target median <= ${TARGET_LATENCY_RATIO}x: ${ok ? 'met' : 'MISSED'}`,
+    );
+    console.log(`resident memory (after 2000 requests)`);
+    console.log(`  bare node process            ${mib(mem.bare).padStart(10)}   (baseline)`);
+    console.log(
+      `  node-agent                   ${mib(mem.agent).padStart(10)}   ${(mem.agent / mem.bare).toFixed(2)}x bare`,
+    );
+    console.log(
+      `  edge-node (all agents)       ${mib(mem.suite).padStart(10)}   ${(mem.suite / mem.bare).toFixed(2)}x bare`,
+    );
+    if (process.env.BENCH_STRICT === '1' && !ok) process.exitCode = 1;
+  } finally {
+    for (const c of children) c.kill('SIGKILL');
+    await nc.close();
+    await nats.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  for (const c of children) c.kill('SIGKILL');
+  process.exit(1);
+});
