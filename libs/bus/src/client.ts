@@ -48,6 +48,7 @@ export class BusClient {
   }
 
   private async watchDisconnects(): Promise<void> {
+    if (this.connection.isClosed()) return;
     for await (const status of this.connection.status()) {
       if (status.type === 'disconnect') {
         this.disconnected.resolve('disconnected');
@@ -113,10 +114,14 @@ export class BusClient {
         attempt.catch(() => undefined);
         lastReason = 'connection lost';
         // Resend only once the connection is back (flush resolves after the reconnect's PONG).
+        const giveUp = new AbortController();
         await Promise.race([
           this.connection.flush().catch(() => undefined),
-          sleep(Math.max(0, deadline - Date.now())),
+          sleep(Math.max(0, deadline - Date.now()), undefined, { signal: giveUp.signal }).catch(
+            () => undefined,
+          ),
         ]);
+        giveUp.abort();
         continue;
       } catch (err) {
         if (err instanceof natsErrors.TimeoutError) {
