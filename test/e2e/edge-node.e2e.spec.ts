@@ -11,7 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kvm } from '@nats-io/kv';
 import type { Msg, NatsConnection } from '@nats-io/nats-core';
-import { connectTo, eventually, startNatsServer, type NatsServerHandle } from '@outpost/testing';
+import {
+  connectTo,
+  eventually,
+  simulatedNodeEnv,
+  startNatsServer,
+  type NatsServerHandle,
+} from '@outpost/testing';
 import { startApp, type AppProcess } from './app-process.js';
 
 const json = (m: Msg) => JSON.parse(new TextDecoder().decode(m.data));
@@ -23,15 +29,7 @@ describe('edge-node and node-agent processes', () => {
   const running: AppProcess[] = [];
 
   function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-    return {
-      NATS_URL: nats.url,
-      OUTPOST_DEVICE: 'simulated',
-      OUTPOST_SIM_DIR: join(dir, 'device'),
-      OUTPOST_STATE_DIR: join(dir, 'state'),
-      OUTPOST_CONFIG_DIR: join(dir, 'config'),
-      OUTPOST_STATUS_INTERVAL_MS: '500',
-      ...extra,
-    };
+    return simulatedNodeEnv(dir, nats.url, { OUTPOST_STATUS_INTERVAL_MS: '500', ...extra });
   }
 
   function launch(app: string, extra?: NodeJS.ProcessEnv): AppProcess {

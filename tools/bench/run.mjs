@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect } from '@nats-io/transport-node';
-import { startNatsServer } from '@outpost/testing';
+import { eventually, simulatedNodeEnv, startNatsServer } from '@outpost/testing';
 
 const root = resolve(new URL('../..', import.meta.url).pathname);
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 8);
@@ -34,18 +34,6 @@ function rssKiB(pid) {
   return m ? Number(m[1]) : NaN;
 }
 
-async function until(check, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(100);
-    }
-  }
-}
-
 function quantile(sorted, q) {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
@@ -65,20 +53,14 @@ function summary(samples) {
   return { median: quantile(all, 0.5), p99: quantile(all, 0.99), n: all.length };
 }
 
-function suiteEnv(dir, nats, extra = {}) {
-  return {
-    NATS_URL: nats.url,
-    OUTPOST_DEVICE: 'simulated',
-    OUTPOST_SIM_DIR: join(dir, 'device'),
-    OUTPOST_STATE_DIR: join(dir, 'state'),
-    OUTPOST_CONFIG_DIR: join(dir, 'config'),
-    OUTPOST_LOG_LEVEL: 'warn',
-    ...extra,
-  };
+function suiteEnv(dir, nats) {
+  return simulatedNodeEnv(dir, nats.url, { OUTPOST_LOG_LEVEL: 'warn' });
 }
 
 async function nodeIdOf(dir) {
-  return until(() => JSON.parse(readFileSync(join(dir, 'state/node/identity.json'), 'utf8')).data.nodeId);
+  return eventually(
+    () => JSON.parse(readFileSync(join(dir, 'state/node/identity.json'), 'utf8')).data.nodeId,
+  );
 }
 
 async function main() {
@@ -90,10 +72,10 @@ async function main() {
     launch([join(root, 'apps/edge-node/dist/main.js')], suiteEnv(dir, nats));
     const nodeId = await nodeIdOf(dir);
     const nestSubject = `edge.${nodeId}.node.cmd.health`;
-    const sample = await until(() => nc.request(nestSubject, '{}', { timeout: 1000 }));
+    const sample = await eventually(() => nc.request(nestSubject, '{}', { timeout: 1000 }));
     const reply = new TextDecoder().decode(sample.data);
     const raw = launch([join(root, 'tools/bench/raw-responder.mjs'), nats.url, 'bench.raw', reply]);
-    await until(() => nc.request('bench.raw', '{}', { timeout: 1000 }));
+    await eventually(() => nc.request('bench.raw', '{}', { timeout: 1000 }));
     await round(nc, nestSubject, 500); // warm-up: JIT and connections
     await round(nc, 'bench.raw', 500);
     const nest = [];
@@ -119,7 +101,7 @@ async function main() {
     const agentId = await nodeIdOf(agentDir);
     const suiteId = await nodeIdOf(suiteDir);
     for (const id of [agentId, suiteId])
-      await until(() => nc.request(`edge.${id}.node.cmd.health`, '{}', { timeout: 1000 }));
+      await eventually(() => nc.request(`edge.${id}.node.cmd.health`, '{}', { timeout: 1000 }));
     for (const id of [agentId, suiteId]) await round(nc, `edge.${id}.node.cmd.describe`, 2000);
     await sleep(2000);
     const mem = { bare: rssKiB(bare.pid), agent: rssKiB(agent.pid), suite: rssKiB(suite.pid) };

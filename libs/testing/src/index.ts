@@ -6,3 +6,4 @@ export {
   type StartNatsServerOptions,
 } from './nats-server.js';
 export { eventually } from './eventually.js';
+export { simulatedNodeEnv } from './simulated-node.js';
