@@ -135,6 +135,39 @@ describe('BusClient', () => {
     }
   });
 
+  it('sends a request made while the server is away once it is back', async () => {
+    const responderConn = await connectTo(nats, { maxReconnectAttempts: -1, reconnectTimeWait: 50 });
+    const sub = responder(responderConn, 'edge.n1.node.cmd.describe', () =>
+      encodeInit(DescribeReplySchema, { version: 'made-while-away' }),
+    );
+    try {
+      await responderConn.flush();
+      const down = (async () => {
+        for await (const s of nc.status()) if (s.type === 'disconnect') return;
+      })();
+      const restarting = nats.restart();
+      await down;
+      const reply = client.request(NodeApi.cmd.describe, {}, { timeoutMs: 20_000 });
+      await restarting;
+      expect((await reply).version).toBe('made-while-away');
+    } finally {
+      sub.unsubscribe();
+      await responderConn.close();
+    }
+  });
+
+  it('keeps no reply alive after the request settles', async () => {
+    const sub = responder(nc, 'edge.n1.node.cmd.describe', () =>
+      encodeInit(DescribeReplySchema, { version: 'x' }),
+    );
+    try {
+      await Promise.all(Array.from({ length: 50 }, () => client.request(NodeApi.cmd.describe, {})));
+      expect((client as unknown as { onDisconnect: Set<unknown> }).onDisconnect.size).toBe(0);
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+
   it('fails with UNAVAILABLE on a closed connection', async () => {
     const closed = await connectTo(nats);
     await closed.close();

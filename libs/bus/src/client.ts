@@ -36,23 +36,32 @@ const RETRY_FIRST_MS = 25;
 const RETRY_MAX_MS = 500;
 
 export class BusClient {
-  /** Settles when the connection drops; replaced after each drop. */
-  private disconnected = Promise.withResolvers<'disconnected'>();
+  /** Whether the connection is up, as its status events last said. */
+  private connected: boolean;
+  /** Settles when the connection is back; replaced after each reconnect. */
+  private reconnected = Promise.withResolvers<void>();
+  /** Requests in flight, told when the connection drops (each removes itself when it settles). */
+  private readonly onDisconnect = new Set<() => void>();
 
   constructor(
     readonly connection: NatsConnection,
     private readonly options: BusClientOptions,
   ) {
     ensureTraceContextManager();
-    void this.watchDisconnects();
+    this.connected = !connection.isClosed();
+    void this.watchConnection();
   }
 
-  private async watchDisconnects(): Promise<void> {
+  private async watchConnection(): Promise<void> {
     if (this.connection.isClosed()) return;
     for await (const status of this.connection.status()) {
       if (status.type === 'disconnect') {
-        this.disconnected.resolve('disconnected');
-        this.disconnected = Promise.withResolvers<'disconnected'>();
+        this.connected = false;
+        for (const notify of this.onDisconnect) notify();
+      } else if (status.type === 'reconnect') {
+        this.connected = true;
+        this.reconnected.resolve();
+        this.reconnected = Promise.withResolvers<void>();
       }
     }
   }
@@ -102,26 +111,24 @@ export class BusClient {
           subject,
         );
       }
+      if (this.connection.isClosed() || this.connection.isDraining()) {
+        throw new ContractError(
+          ErrorCode.UNAVAILABLE,
+          `bus connection is closed: ${subject} not sent`,
+          [],
+          subject,
+        );
+      }
+      if (!this.connected) {
+        // The client drops what it buffered on every dial attempt: send only once the link is back.
+        lastReason = 'bus disconnected';
+        await this.untilReconnected(deadline);
+        continue;
+      }
       try {
-        // A request sent just before the server went away may be lost with it: stop waiting for
-        // that attempt when the connection drops and send again once it is back.
-        const attempt = this.connection.request(subject, payload, {
-          timeout: remaining,
-          headers: injectTraceContext(headers),
-        });
-        const outcome = await Promise.race([attempt, this.disconnected.promise]);
+        const outcome = await this.attempt(subject, payload, remaining, headers);
         if (outcome !== 'disconnected') return outcome;
-        attempt.catch(() => undefined);
         lastReason = 'connection lost';
-        // Resend only once the connection is back (flush resolves after the reconnect's PONG).
-        const giveUp = new AbortController();
-        await Promise.race([
-          this.connection.flush().catch(() => undefined),
-          sleep(Math.max(0, deadline - Date.now()), undefined, { signal: giveUp.signal }).catch(
-            () => undefined,
-          ),
-        ]);
-        giveUp.abort();
         continue;
       } catch (err) {
         if (err instanceof natsErrors.TimeoutError) {
@@ -149,6 +156,36 @@ export class BusClient {
         backoff = Math.min(backoff * 2, RETRY_MAX_MS);
       }
     }
+  }
+
+  /**
+   * One request; 'disconnected' if the connection drops before the reply comes (the request may have
+   * been lost with the server, so the caller sends it again once the connection is back).
+   */
+  private async attempt(subject: string, payload: Uint8Array, timeout: number, headers?: MsgHdrs) {
+    const request = this.connection.request(subject, payload, {
+      timeout,
+      headers: injectTraceContext(headers),
+    });
+    let notify!: () => void;
+    const lost = new Promise<'disconnected'>((resolve) => (notify = () => resolve('disconnected')));
+    this.onDisconnect.add(notify);
+    try {
+      const outcome = await Promise.race([request, lost]);
+      if (outcome === 'disconnected') request.catch(() => undefined);
+      return outcome;
+    } finally {
+      this.onDisconnect.delete(notify);
+    }
+  }
+
+  private async untilReconnected(deadline: number): Promise<void> {
+    const giveUp = new AbortController();
+    await Promise.race([
+      this.reconnected.promise,
+      sleep(Math.max(0, deadline - Date.now()), undefined, { signal: giveUp.signal }).catch(() => undefined),
+    ]);
+    giveUp.abort();
   }
 
   /** Publishes an event of the catalog, carrying the active trace context. */
