@@ -160,6 +160,8 @@ async function startAgent(
   const app = await NestFactory.createMicroservice(root, { strategy: server, logger, abortOnError: false });
   app.useGlobalFilters(new BusExceptionFilter());
   await app.listen();
+  // READY means serving: the server has our subscriptions before anyone is told so.
+  await connection.flush();
   status.markStarted();
   return { definition, app, server, status };
 }

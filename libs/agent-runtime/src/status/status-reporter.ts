@@ -35,7 +35,6 @@ export class StatusReporter {
   private sequence = 0;
   private timer?: NodeJS.Timeout;
   private kvFailing = false;
-  private readonly listeners = new Set<(status: AgentStatus) => void>();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -88,9 +87,9 @@ export class StatusReporter {
     void this.publish();
   }
 
-  onPublish(listener: (status: AgentStatus) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  /** Keeps the carried node health current for the next periodic publication, without one now. */
+  refreshNodeHealth(health: NodeHealth): void {
+    this.nodeHealth = health;
   }
 
   /** Final word before the process drains: STOPPING, published and flushed. */
@@ -120,7 +119,6 @@ export class StatusReporter {
   private publish(): Promise<void> {
     this.sequence += 1;
     const status = this.snapshot();
-    for (const listener of this.listeners) listener(status);
     const bytes = encode(AgentStatusSchema, status);
     if (this.nc.isClosed()) return Promise.resolve();
     try {

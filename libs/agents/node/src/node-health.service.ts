@@ -1,7 +1,10 @@
 /**
- * Keeps the node's health: records every agent status seen on edge.<nodeId>.*.status (seeded from KV
- * edge_status at start), re-judges on every status and on a timer (so silence is noticed), and when
- * the verdict changes publishes it: in the node agent's own status, as evt.health, and in KV.
+ * Keeps the node's health. Records every agent status seen live on edge.<nodeId>.*.status (checking
+ * that the body speaks for the agent its subject names), seeds what agents last said from KV
+ * edge_status at start (for the record only: a seeded status never makes an agent up), and judges on
+ * every status and on a timer, so silence is noticed. A changed verdict is published at once — in the
+ * node agent's own status, as evt.health and in KV — and the KV copy is refreshed every status
+ * interval (and retried after a failed write), so a reader can tell how fresh it is.
  */
 import {
   Inject,
@@ -12,17 +15,19 @@ import {
 } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { create } from '@bufbuild/protobuf';
-import { timestampDate, timestampFromDate } from '@bufbuild/protobuf/wkt';
-import type { Subscription } from '@nats-io/nats-core';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import type { Msg, Subscription } from '@nats-io/nats-core';
 import {
   AgentStatusSchema,
   ContractError,
   decode,
   encode,
   HealthState,
+  isAgentId,
   kvKeys,
   NodeApi,
   NodeHealthSchema,
+  parseSubject,
   wildcards,
   type AgentStatus,
   type NodeHealth,
@@ -46,9 +51,11 @@ type NodeSettings = SettingsOf<typeof nodeSettings>;
 export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly table = new ObservationTable();
   private verdict?: HealthVerdict;
-  private health: NodeHealth;
+  private since = new Date();
   private sub?: Subscription;
   private timer?: NodeJS.Timeout;
+  private lastKvWrite = 0;
+  private kvDirty = true;
 
   constructor(
     @Inject(AGENT_CONTEXT) private readonly ctx: AgentContext,
@@ -58,10 +65,10 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     private readonly status: StatusReporter,
     @Inject(AGENT_LOGGER) private readonly logger: LoggerService,
   ) {
-    this.health = create(NodeHealthSchema, { nodeId: ctx.nodeId });
-    if (settings.staleAfterMs <= ctx.common.statusIntervalMs) {
+    if (settings.staleAfterMs <= 2 * ctx.common.statusIntervalMs) {
       this.logger.warn(
-        `staleAfterMs (${settings.staleAfterMs}) is not above the status interval (${ctx.common.statusIntervalMs}): agents will flap`,
+        `staleAfterMs (${settings.staleAfterMs}) is not above twice the status interval (${ctx.common.statusIntervalMs}); ` +
+          'agents are judged lost only after two of their own intervals',
         'Health',
       );
     }
@@ -71,13 +78,8 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     await this.seedFromKv();
     this.sub = this.client.connection.subscribe(wildcards.statuses(this.ctx.nodeId), {
       callback: (err, msg) => {
-        if (err) return;
-        try {
-          this.record(decode(AgentStatusSchema, msg.data), performance.now());
-        } catch (e) {
-          const reason = e instanceof ContractError ? e.message : String(e);
-          this.logger.warn(`status on ${msg.subject} rejected: ${reason}`, 'Health');
-        }
+        if (err) this.logger.error(`status subscription failed: ${String(err)}`, 'Health');
+        else this.receive(msg);
       },
     });
     const tick = Math.max(100, Math.min(1_000, Math.floor(this.settings.staleAfterMs / 4)));
@@ -91,8 +93,9 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     this.sub?.unsubscribe();
   }
 
+  /** The verdict now (judged at the moment of the call). */
   current(): NodeHealth {
-    return this.health;
+    return this.evaluate();
   }
 
   /** The most recent status of every agent seen on the node. */
@@ -100,16 +103,33 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     return this.table.latest();
   }
 
-  private record(status: AgentStatus, receivedAt: number): void {
-    if (status.nodeId !== this.ctx.nodeId) {
-      this.logger.warn(`status of node ${status.nodeId} on this node's subject ignored`, 'Health');
+  private receive(msg: Msg): void {
+    let status: AgentStatus;
+    try {
+      status = decode(AgentStatusSchema, msg.data);
+    } catch (e) {
+      const reason = e instanceof ContractError ? e.message : String(e);
+      this.logger.warn(`status on ${msg.subject} rejected: ${reason}`, 'Health');
       return;
     }
-    this.table.record(status, receivedAt);
+    const subject = parseSubject(msg.subject);
+    if (
+      !subject ||
+      subject.agent !== status.agent ||
+      !isAgentId(status.agent) ||
+      status.nodeId !== this.ctx.nodeId
+    ) {
+      this.logger.warn(
+        `status on ${msg.subject} rejected: it speaks for agent "${status.agent}" of node "${status.nodeId}"`,
+        'Health',
+      );
+      return;
+    }
+    this.table.record(status, performance.now());
     this.evaluate();
   }
 
-  /** Last statuses from before this start, aged by their own timestamps. */
+  /** What agents said before this start: shown, never trusted as alive. */
   private async seedFromKv(): Promise<void> {
     try {
       const keys = await this.stores.status.keys(kvKeys.statuses(this.ctx.nodeId));
@@ -118,51 +138,71 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
         const entry = await this.stores.status.get(key);
         if (!entry || entry.operation !== 'PUT') continue;
         const status = decode(AgentStatusSchema, entry.value);
-        const age = status.updatedAt
-          ? Math.max(0, Date.now() - timestampDate(status.updatedAt).getTime())
-          : Infinity;
-        if (Number.isFinite(age)) this.table.record(status, now - age);
+        if (isAgentId(status.agent) && status.nodeId === this.ctx.nodeId)
+          this.table.record(status, now, true);
       }
     } catch (err) {
       this.logger.warn(`could not read earlier statuses from KV: ${String(err)}`, 'Health');
     }
   }
 
-  private evaluate(): void {
+  private evaluate(): NodeHealth {
     const now = performance.now();
     this.table.prune(now, this.settings.staleAfterMs * 10);
     const verdict = evaluateHealth(this.table, this.policy(), now);
-    if (!verdictChanged(this.verdict, verdict)) return;
-    const stateChanged = this.verdict?.state !== verdict.state;
+    const changed = verdictChanged(this.verdict, verdict);
+    if (this.verdict?.state !== verdict.state) this.since = new Date();
     this.verdict = verdict;
-    this.health = this.toMessage(verdict, stateChanged ? new Date() : undefined);
-    this.logger.log(
-      `node ${HealthState[verdict.state]}: ${verdict.reasons.join('; ') || 'all required agents READY'}`,
-      'Health',
-    );
-    this.status.setNodeHealth(this.health);
+    const health = this.toMessage(verdict, now);
+    if (changed) {
+      this.logger.log(
+        `node ${HealthState[verdict.state]}: ${verdict.reasons.join('; ') || 'all required agents READY'}`,
+        'Health',
+      );
+      this.status.setNodeHealth(health);
+      this.publishEvent(health);
+      this.kvDirty = true;
+    } else {
+      this.status.refreshNodeHealth(health);
+    }
+    if (this.kvDirty || Date.now() - this.lastKvWrite >= this.ctx.common.statusIntervalMs)
+      this.writeKv(health);
+    return health;
+  }
+
+  private publishEvent(health: NodeHealth): void {
+    if (this.client.connection.isClosed()) return;
     try {
-      this.client.publish(NodeApi.evt.health, this.health);
+      this.client.publish(NodeApi.evt.health, health);
     } catch (err) {
       this.logger.warn(`health event not published: ${String(err)}`, 'Health');
     }
+  }
+
+  private writeKv(health: NodeHealth): void {
+    if (this.client.connection.isClosed() || this.client.connection.isDraining()) return;
+    this.lastKvWrite = Date.now();
+    this.kvDirty = false;
     this.stores.status
-      .put(kvKeys.nodeHealth(this.ctx.nodeId), encode(NodeHealthSchema, this.health))
-      .catch((err: unknown) => this.logger.warn(`health not written to KV: ${String(err)}`, 'Health'));
+      .put(kvKeys.nodeHealth(this.ctx.nodeId), encode(NodeHealthSchema, health))
+      .catch((err: unknown) => {
+        if (!this.kvDirty)
+          this.logger.warn(`health not written to KV (will retry): ${String(err)}`, 'Health');
+        this.kvDirty = true;
+      });
   }
 
   private policy() {
     return { required: this.settings.requiredAgents, staleAfterMs: this.settings.staleAfterMs };
   }
 
-  private toMessage(verdict: HealthVerdict, since: Date | undefined): NodeHealth {
+  private toMessage(verdict: HealthVerdict, monoNow: number): NodeHealth {
     const wallNow = Date.now();
-    const monoNow = performance.now();
     return create(NodeHealthSchema, {
       nodeId: this.ctx.nodeId,
       state: verdict.state,
       reasons: verdict.reasons,
-      since: since ? timestampFromDate(since) : this.health.since,
+      since: timestampFromDate(this.since),
       evaluatedAt: timestampFromDate(new Date(wallNow)),
       agents: verdict.agents.map((a) => ({
         agent: a.agent,
@@ -171,7 +211,9 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
         stale: a.stale,
         reasons: a.up ? [] : a.reasons,
         lastSeen: a.latest
-          ? timestampFromDate(new Date(wallNow - (monoNow - a.latest.receivedAt)))
+          ? a.latest.seeded
+            ? a.latest.status.updatedAt
+            : timestampFromDate(new Date(wallNow - (monoNow - a.latest.receivedAt)))
           : undefined,
         instanceId: a.latest?.status.instanceId ?? '',
         version: a.latest?.status.version ?? '',

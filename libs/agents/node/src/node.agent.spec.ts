@@ -21,7 +21,13 @@ import {
   type AgentStatus,
 } from '@outpost/contracts';
 import { JsonLogger, startSuite, type RunningSuite } from '@outpost/agent-runtime';
-import { connectTo, eventually, startNatsServer, type NatsServerHandle } from '@outpost/testing';
+import {
+  connectTo,
+  eventually,
+  simulatedNodeEnv,
+  startNatsServer,
+  type NatsServerHandle,
+} from '@outpost/testing';
 import { NodeAgent } from './node.agent.js';
 
 const json = (m: Msg) => JSON.parse(new TextDecoder().decode(m.data));
@@ -33,23 +39,20 @@ describe('node agent on a real bus', () => {
   let nc: NatsConnection;
   let nodeId: string;
   let hardwareBeat: NodeJS.Timeout | undefined;
+  let suiteEnv: NodeJS.ProcessEnv;
   const statuses: Record<string, unknown>[] = [];
 
   beforeAll(async () => {
     nats = await startNatsServer();
     dir = await mkdtemp(join(tmpdir(), 'outpost-node-'));
+    suiteEnv = simulatedNodeEnv(dir, nats.url, {
+      OUTPOST_STATUS_INTERVAL_MS: '200',
+      OUTPOST_NODE_HEARTBEAT_INTERVAL_MS: '500',
+      OUTPOST_NODE_STALE_AFTER_MS: '1000',
+      OUTPOST_NODE_REQUIRED_AGENTS: 'node,hardware',
+    });
     suite = await startSuite([NodeAgent], {
-      env: {
-        NATS_URL: nats.url,
-        OUTPOST_DEVICE: 'simulated',
-        OUTPOST_SIM_DIR: join(dir, 'device'),
-        OUTPOST_STATE_DIR: join(dir, 'state'),
-        OUTPOST_CONFIG_DIR: join(dir, 'config'),
-        OUTPOST_STATUS_INTERVAL_MS: '200',
-        OUTPOST_NODE_HEARTBEAT_INTERVAL_MS: '500',
-        OUTPOST_NODE_STALE_AFTER_MS: '1000',
-        OUTPOST_NODE_REQUIRED_AGENTS: 'node,hardware',
-      },
+      env: suiteEnv,
       logger: new JsonLogger({ agent: 'node' }, 'error'),
     });
     nodeId = suite.nodeId;
@@ -157,11 +160,47 @@ describe('node agent on a real bus', () => {
     });
   });
 
-  it('rejects a malformed status and keeps judging', async () => {
+  it('rejects malformed and spoofed statuses and keeps its verdict', async () => {
     nc.publish(`edge.${nodeId}.hardware.status`, '{"state":"AGENT_STATE_NAPPING"}');
     nc.publish(`edge.${nodeId}.hardware.status`, 'not json');
-    const reply = await nc.request(`edge.${nodeId}.node.cmd.health`, '{}', { timeout: 5000 });
-    expect(json(reply).nodeId).toBe(nodeId);
+    // A body that claims to be another agent than its subject names must not make that agent up.
+    nc.publish(
+      `edge.${nodeId}.hardware.status`,
+      encode(AgentStatusSchema, { ...hardwareStatus(AgentState.READY, 20_000), agent: 'update' }),
+    );
+    await nc.flush();
+    const health = json(await nc.request(`edge.${nodeId}.node.cmd.health`, '{}', { timeout: 5000 }));
+    expect(health.reasons.join()).toMatch(/hardware: DEGRADED/);
+    expect(health.agents.map((a: { agent: string }) => a.agent)).not.toContain('update');
+  });
+
+  it('answers health judged now, not at the last change', async () => {
+    const first = json(await nc.request(`edge.${nodeId}.node.cmd.health`, '{}', { timeout: 5000 }));
+    await new Promise((r) => setTimeout(r, 20));
+    const second = json(await nc.request(`edge.${nodeId}.node.cmd.health`, '{}', { timeout: 5000 }));
+    expect(Date.parse(second.evaluatedAt)).toBeGreaterThan(Date.parse(first.evaluatedAt));
+    expect(second.since).toBe(first.since);
+  });
+
+  it('after a restart, shows what agents said before but does not trust it', async () => {
+    await suite.stop('restart');
+    suite = await startSuite([NodeAgent], {
+      env: suiteEnv,
+      logger: new JsonLogger({ agent: 'node' }, 'error'),
+    });
+    // edge_status still says hardware was DEGRADED; even a READY there would not count: it is not live.
+    const kv = await new Kvm(nc).open(KV_STATUS);
+    await kv.put(`${nodeId}.hardware`, encode(AgentStatusSchema, hardwareStatus(AgentState.READY, 1)));
+    await suite.stop('restart again');
+    suite = await startSuite([NodeAgent], {
+      env: suiteEnv,
+      logger: new JsonLogger({ agent: 'node' }, 'error'),
+    });
+    const health = json(await nc.request(`edge.${nodeId}.node.cmd.health`, '{}', { timeout: 5000 }));
+    expect(health.state).toBe('HEALTH_STATE_UNHEALTHY');
+    expect(health.reasons.join()).toMatch(
+      /hardware: not heard from since the node agent started \(last said READY\)/,
+    );
   });
 
   it('publishes heartbeats that the event stream keeps, and keeps commands out of the stream', async () => {

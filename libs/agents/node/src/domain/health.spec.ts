@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { create } from '@bufbuild/protobuf';
+import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { AgentState, AgentStatusSchema, HealthState } from '@outpost/contracts';
 import { evaluateHealth, ObservationTable, verdictChanged } from './health.js';
 
@@ -168,6 +169,48 @@ describe('node health verdict', () => {
     expect(evaluateHealth(table, { required: ['update'], staleAfterMs: STALE }, 1_000_000).state).toBe(
       HealthState.UNHEALTHY,
     );
+  });
+
+  it('never counts a status seeded from KV as up, however recent its timestamp', () => {
+    const table = new ObservationTable();
+    table.record(status('update', AgentState.READY), 1_000, true);
+    const verdict = evaluateHealth(table, { required: ['update'], staleAfterMs: STALE }, 1_000);
+    expect(verdict.state).toBe(HealthState.UNHEALTHY);
+    expect(verdict.reasons[0]).toMatch(
+      /update: not heard from since the node agent started \(last said READY\)/,
+    );
+    table.record(status('update', AgentState.READY, { sequence: 2 }), 1_001);
+    expect(evaluateHealth(table, { required: ['update'], staleAfterMs: STALE }, 1_002).state).toBe(
+      HealthState.HEALTHY,
+    );
+  });
+
+  it('drops an instance killed without a word once a successor started after its last status', () => {
+    const table = new ObservationTable();
+    const killed = create(AgentStatusSchema, {
+      ...status('update', AgentState.READY, { instanceId: 'old' }),
+      updatedAt: timestampFromMs(10_000),
+    });
+    const successor = create(AgentStatusSchema, {
+      ...status('update', AgentState.DEGRADED, { instanceId: 'new', reasons: ['no slot'] }),
+      startedAt: timestampFromMs(12_000),
+    });
+    table.record(killed, 1_000);
+    table.record(successor, 1_500);
+    const verdict = evaluateHealth(table, { required: ['update'], staleAfterMs: STALE }, 2_000);
+    expect(verdict.state).toBe(HealthState.UNHEALTHY);
+    expect(verdict.reasons).toEqual(['update: DEGRADED (no slot)']);
+  });
+
+  it('gives an agent with a slow status interval two of its own intervals', () => {
+    const table = new ObservationTable();
+    table.record(
+      create(AgentStatusSchema, { ...status('update', AgentState.READY), statusIntervalMs: 20_000 }),
+      0,
+    );
+    const policy = { required: ['update'], staleAfterMs: STALE };
+    expect(evaluateHealth(table, policy, 39_000).state).toBe(HealthState.HEALTHY);
+    expect(evaluateHealth(table, policy, 40_001).state).toBe(HealthState.UNHEALTHY);
   });
 
   it('reports a change only when something an operator cares about changes', () => {

@@ -4,12 +4,18 @@
  * HEALTHY only when every required agent is up. Ages are measured on a monotonic clock, so a wall
  * clock step (NTP on a node that booted without RTC) cannot make a dead agent look alive.
  */
+import { timestampMs, type Timestamp } from '@bufbuild/protobuf/wkt';
 import { AgentState, HealthState, type AgentStatus } from '@outpost/contracts';
 
 export interface Observation {
   status: AgentStatus;
   /** Monotonic time (ms) the status was received. */
   receivedAt: number;
+  /**
+   * Read from KV at start, not heard live: it tells what the agent last said, but never makes it up
+   * (after a reboot on a board without RTC the wall clock can be behind the stored timestamps).
+   */
+  seeded?: boolean;
 }
 
 export interface HealthPolicy {
@@ -37,13 +43,24 @@ export interface HealthVerdict {
 export class ObservationTable {
   private readonly byAgent = new Map<string, Map<string, Observation>>();
 
-  record(status: AgentStatus, receivedAt: number): void {
+  record(status: AgentStatus, receivedAt: number, seeded = false): void {
     let instances = this.byAgent.get(status.agent);
     if (!instances) this.byAgent.set(status.agent, (instances = new Map()));
     const previous = instances.get(status.instanceId);
     // A late, reordered publication of the same instance must not roll its state back.
-    if (previous && previous.status.sequence > status.sequence) return;
-    instances.set(status.instanceId, { status, receivedAt });
+    if (previous && !previous.seeded && previous.status.sequence > status.sequence) return;
+    instances.set(status.instanceId, { status, receivedAt, seeded });
+    // An instance that started after another one last spoke replaces it (kill -9 says no STOPPING).
+    const started = millis(status.startedAt);
+    for (const [id, other] of instances) {
+      if (
+        id !== status.instanceId &&
+        started !== undefined &&
+        started > (millis(other.status.updatedAt) ?? Infinity)
+      ) {
+        instances.delete(id);
+      }
+    }
   }
 
   /** Drops instances that stopped, or went silent for `forgetAfterMs`, once a newer one exists. */
@@ -76,6 +93,15 @@ export class ObservationTable {
   }
 }
 
+function millis(ts: Timestamp | undefined): number | undefined {
+  return ts ? timestampMs(ts) : undefined;
+}
+
+/** An agent is lost after the policy's timeout, or after two of its own status intervals if longer. */
+export function staleAfter(o: Observation, policy: HealthPolicy): number {
+  return Math.max(policy.staleAfterMs, 2 * o.status.statusIntervalMs);
+}
+
 function newestOf(observations: Observation[]): Observation | undefined {
   return observations.reduce<Observation | undefined>(
     (a, b) => (!a || b.receivedAt > a.receivedAt ? b : a),
@@ -92,7 +118,7 @@ export function judgeAgent(
   now: number,
 ): AgentVerdict {
   const required = policy.required.includes(agent);
-  const fresh = (o: Observation) => now - o.receivedAt <= policy.staleAfterMs;
+  const fresh = (o: Observation) => !o.seeded && now - o.receivedAt <= staleAfter(o, policy);
   const serving = observations.find((o) => fresh(o) && o.status.state === AgentState.READY);
   const latest = serving ?? newestOf(observations);
   if (!latest) return { agent, required, up: false, stale: false, reasons: [`${agent}: never reported`] };
@@ -100,11 +126,13 @@ export function judgeAgent(
   const stale = !fresh(latest);
   const state = AgentState[latest.status.state] ?? 'UNSPECIFIED';
   const why = latest.status.reasons.length ? ` (${latest.status.reasons.join('; ')})` : '';
-  const reasons = stale
-    ? [
-        `${agent}: no status for ${seconds(now - latest.receivedAt)} (stale after ${seconds(policy.staleAfterMs)})`,
-      ]
-    : [`${agent}: ${state}${why}`];
+  const reasons = latest.seeded
+    ? [`${agent}: not heard from since the node agent started (last said ${state})`]
+    : stale
+      ? [
+          `${agent}: no status for ${seconds(now - latest.receivedAt)} (stale after ${seconds(staleAfter(latest, policy))})`,
+        ]
+      : [`${agent}: ${state}${why}`];
   return { agent, required, up: false, stale, latest, reasons };
 }
 
