@@ -79,10 +79,12 @@ async function main() {
     stdio: 'inherit',
   });
   children.add(suite);
+  let forwarded = false;
   for (const sig of ['SIGINT', 'SIGTERM']) {
     process.on(sig, () => {
-      // The suite drains first; the server stops once the suite has gone.
-      suite.kill(sig);
+      // The suite drains first; the server stops once the suite has gone. Repeats are not forwarded.
+      if (!forwarded) suite.kill(sig);
+      forwarded = true;
     });
   }
   const code = await new Promise((done) => suite.on('exit', (c, s) => done(c ?? (s ? 1 : 0))));

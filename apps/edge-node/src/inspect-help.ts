@@ -1,16 +1,18 @@
-/** The "how to look inside" text `npm start` prints once the suite runs. */
+/** The "how to look inside" text `npm start` prints once the suite runs; every name from the catalog. */
+import { EVENT_STREAM, KV_STATUS, kvKeys, NodeApi, wildcards } from '@outpost/contracts';
+
 export function inspectHelp(nodeId: string, natsUrl: string): string {
-  const s = `--server ${natsUrl}`;
+  const nats = `nats --server ${natsUrl}`;
   return `
 Outpost is running: node ${nodeId}, NATS ${natsUrl}
 Inspect it with the nats CLI (Debian package natscli, or https://github.com/nats-io/natscli):
-  nats ${s} micro ls
-  nats ${s} micro stats outpost-node
-  nats ${s} req edge.${nodeId}.node.cmd.describe '{}'
-  nats ${s} req edge.${nodeId}.node.cmd.health '{}'
-  nats ${s} sub 'edge.${nodeId}.>'
-  nats ${s} kv get edge_status ${nodeId}.node.health
-  nats ${s} stream view EDGE_EVENTS
+  ${nats} micro ls
+  ${nats} micro stats outpost-${NodeApi.agent}
+  ${nats} req ${NodeApi.cmd.describe.subject(nodeId)} '{}'
+  ${nats} req ${NodeApi.cmd.health.subject(nodeId)} '{}'
+  ${nats} sub '${wildcards.node(nodeId)}'
+  ${nats} kv get ${KV_STATUS} ${kvKeys.nodeHealth(nodeId)}
+  ${nats} stream view ${EVENT_STREAM}
 Stop with Ctrl-C (SIGINT drains and exits).
 `;
 }

@@ -8,15 +8,19 @@ import { inspectHelp } from './inspect-help.js';
 
 const agents = [NodeAgent];
 
-// All-in-one: the node is healthy when every agent of this process is READY (unless configured).
-process.env.OUTPOST_NODE_REQUIRED_AGENTS ??= agents.map((a) => a.agent).join(',');
+const env: NodeJS.ProcessEnv = {
+  // All-in-one: the node is healthy when every agent of this process is READY, unless configured.
+  OUTPOST_NODE_REQUIRED_AGENTS: agents.map((a) => a.agent).join(','),
+  ...process.env,
+};
 
 process.exit(
   await runMain(agents, {
     name: 'edge-node',
+    env,
     onStarted: (suite: RunningSuite) => {
-      if (process.env.OUTPOST_BANNER === '1')
-        process.stderr.write(inspectHelp(suite.nodeId, suite.common.natsUrl));
+      // OUTPOST_BANNER=1 (set by `npm start`): a human is watching, tell them how to look inside.
+      if (env.OUTPOST_BANNER === '1') process.stderr.write(inspectHelp(suite.nodeId, suite.common.natsUrl));
     },
   }),
 );

@@ -65,7 +65,10 @@ export class RunningSuite {
     this.logger.log(`stopping: ${reason}`, 'Runtime');
     await Promise.all(this.agents.map((a) => a.status.stopping(reason)));
     await Promise.all(this.agents.map((a) => a.app.close()));
-    if (!this.connection.isClosed()) await this.connection.drain();
+    if (!this.connection.isClosed()) {
+      // Draining needs the server; with the server away, close instead of hanging or throwing.
+      await this.connection.drain().catch(() => this.connection.close());
+    }
     this.logger.log('stopped', 'Runtime');
   }
 }
@@ -117,6 +120,7 @@ export async function startSuite(
       started.push(await startAgent(definition, context, settings[i], client, stores, logger, connection));
     }
   } catch (err) {
+    await Promise.all(started.map((a) => a.status.stopping('start failed')));
     await Promise.all(started.map((a) => a.app.close().catch(() => undefined)));
     await connection.close();
     throw err;
@@ -157,9 +161,16 @@ async function startAgent(
     logger,
   });
   const root = agentRootModule(definition, { context, settings, client, stores, status, logger });
-  const app = await NestFactory.createMicroservice(root, { strategy: server, logger, abortOnError: false });
-  app.useGlobalFilters(new BusExceptionFilter());
-  await app.listen();
+  let app: INestMicroservice | undefined;
+  try {
+    app = await NestFactory.createMicroservice(root, { strategy: server, logger, abortOnError: false });
+    app.useGlobalFilters(new BusExceptionFilter());
+    await app.listen();
+  } catch (err) {
+    await status.stopping(`start failed: ${(err as Error).message}`);
+    await app?.close().catch(() => undefined);
+    throw err;
+  }
   // READY means serving: the server has our subscriptions before anyone is told so.
   await connection.flush();
   status.markStarted();
@@ -216,16 +227,26 @@ export async function runMain(
   notifier.startWatchdog();
   await options.onStarted?.(suite);
 
+  // Listeners stay installed: a second Ctrl-C (or SIGTERM) while draining is ignored, not fatal.
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
+    for (const name of ['SIGTERM', 'SIGINT'] as const) process.on(name, () => resolve(name));
   });
   notifier.stopWatchdog();
   await notifier.notify('STOPPING=1', `STATUS=stopping on ${signal}`);
   const timeout = new Promise<'timeout'>((resolve) =>
     setTimeout(resolve, suite.common.shutdownTimeoutMs, 'timeout').unref(),
   );
-  const outcome = await Promise.race([suite.stop(`${signal} received`).then(() => 'done' as const), timeout]);
+  const outcome = await Promise.race([
+    suite.stop(`${signal} received`).then(
+      () => 'done' as const,
+      (err: unknown) => {
+        suite.logger.error(`drain failed: ${String(err)}`, 'Runtime');
+        return 'failed' as const;
+      },
+    ),
+    timeout,
+  ]);
+  if (outcome === 'failed') return EXIT.failure;
   if (outcome === 'timeout') {
     suite.logger.error(`drain did not finish within ${suite.common.shutdownTimeoutMs} ms`, 'Runtime');
     return EXIT.failure;

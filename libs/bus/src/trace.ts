@@ -3,14 +3,7 @@
  * runs each handler inside the extracted context, and every request or event sent from inside a
  * handler carries it on, so a request that crosses agents is one trace.
  */
-import {
-  context,
-  propagation,
-  trace,
-  type Context,
-  type TextMapGetter,
-  type TextMapSetter,
-} from '@opentelemetry/api';
+import { context, trace, type Context, type TextMapGetter, type TextMapSetter } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/nats-core';
@@ -50,8 +43,6 @@ export function extractTraceContext(
 /** Writes the active trace context into (new or given) headers; returns them. */
 export function injectTraceContext(into: MsgHdrs = natsHeaders(), ctx: Context = context.active()): MsgHdrs {
   w3c.inject(ctx, into, setter);
-  // Also honour a globally registered propagator (e.g. baggage) when the OpenTelemetry SDK installs one.
-  propagation.inject(ctx, into, setter);
   return into;
 }
 

@@ -32,11 +32,6 @@ export function errorCodeFromHttp(httpCode: number): ErrorCode {
   return found ? (Number(found[0]) as ErrorCode) : ErrorCode.INTERNAL;
 }
 
-/** The short name of a code, as it appears in proto3 JSON without its ERROR_CODE_ prefix. */
-export function errorCodeName(code: ErrorCode): string {
-  return ErrorCode[code] ?? 'UNSPECIFIED';
-}
-
 export class ContractError extends Error {
   override readonly name = 'ContractError';
 
@@ -60,9 +55,5 @@ export class ContractError extends Error {
 
   static fromReply(reply: ErrorReply): ContractError {
     return new ContractError(reply.code, reply.message, reply.details, reply.subject);
-  }
-
-  static is(value: unknown): value is ContractError {
-    return value instanceof ContractError;
   }
 }

@@ -46,8 +46,13 @@ export class SimulatedDevice implements Device {
   }
 
   async hostUptimeSeconds(): Promise<number | undefined> {
-    const record = JSON.parse(await readFile(join(this.dir, 'power/boot.json'), 'utf8')) as BootRecord;
-    return Math.max(0, (Date.now() - Date.parse(record.bootedAt)) / 1000);
+    try {
+      const record = JSON.parse(await readFile(join(this.dir, 'power/boot.json'), 'utf8')) as BootRecord;
+      const seconds = (Date.now() - Date.parse(record.bootedAt)) / 1000;
+      return Number.isFinite(seconds) ? Math.max(0, seconds) : undefined;
+    } catch {
+      return undefined; // missing or half-written boot record: unknown, like an unreadable /proc/uptime
+    }
   }
 
   private async ensure(relative: string, content: () => string): Promise<void> {

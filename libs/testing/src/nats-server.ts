@@ -37,7 +37,7 @@ const PROBE_TIMEOUT_MS = 1_000;
 const PROBE_INTERVAL_MS = 50;
 const OUTPUT_TAIL_LINES = 200;
 const DOCKER_CHECK_TIMEOUT_MS = 3_000;
-const CONTAINER_IMAGE = process.env.OUTPOST_TEST_NATS_IMAGE ?? 'nats:2.10-alpine';
+const CONTAINER_IMAGE = process.env.OUTPOST_TEST_NATS_IMAGE ?? 'nats:2.9.10-alpine';
 const CONTAINER_STORE_DIR = '/data/jetstream';
 const CONTAINER_CONFIG_FILE = '/etc/nats/outpost-test.conf';
 

@@ -67,7 +67,8 @@ export const commonSettings = {
   },
   shutdownTimeoutMs: {
     kind: 'int',
-    default: 20_000,
+    // Below the units' TimeoutStopSec=20s, so the agent reports its own failure before systemd kills it.
+    default: 15_000,
     min: 100,
     max: 600_000,
     unit: 'ms',

@@ -3,8 +3,6 @@
  * tests and `npm start` are self-contained. Durable state lives under the state dir; volatile state
  * under the run dir.
  */
-import { join } from 'node:path';
-
 export interface OutpostPaths {
   /** Read-only configuration: <agent>.json, outpost.json (OUTPOST_CONFIG_DIR, default /etc/outpost). */
   configDir: string;
@@ -20,9 +18,4 @@ export function resolvePaths(env: NodeJS.ProcessEnv): OutpostPaths {
     stateDir: env.OUTPOST_STATE_DIR || '/var/lib/outpost',
     runDir: env.OUTPOST_RUN_DIR || '/run/outpost',
   };
-}
-
-/** The durable state directory of one agent. */
-export function agentStateDir(paths: OutpostPaths, agent: string): string {
-  return join(paths.stateDir, agent);
 }

@@ -435,7 +435,7 @@ describe('commonSettings', () => {
       nodeId: 'edge-7',
       logLevel: 'debug',
       statusIntervalMs: 200,
-      shutdownTimeoutMs: 20_000,
+      shutdownTimeoutMs: 15_000,
     });
   });
 

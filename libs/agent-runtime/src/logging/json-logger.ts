@@ -63,7 +63,7 @@ export class JsonLogger implements LoggerService {
       agent: this.fields.agent,
       node: this.fields.node,
       context,
-      msg: message instanceof Error ? message.message : typeof message === 'string' ? message : message,
+      msg: message instanceof Error ? message.message : message,
     };
     if (message instanceof Error && message.stack) entry.stack = message.stack;
     const extra = rest.filter((r) => r !== undefined);

@@ -224,8 +224,9 @@ describe('node agent on a real bus', () => {
     await expect(nc.request(`edge.${nodeId}.node.cmd.nothing`, '{}', { timeout: 2000 })).rejects.toThrow();
   });
 
-  it('keeps its own status in KV edge_status', async () => {
+  it('keeps its own status and the node identity in KV edge_status', async () => {
     const kv = await new Kvm(nc).open(KV_STATUS);
+    expect((await kv.get(`${nodeId}.node.identity`))?.json<{ nodeId: string }>().nodeId).toBe(nodeId);
     const entry = await kv.get(`${nodeId}.node`);
     expect(entry?.json<{ state: string; agent: string }>()).toMatchObject({
       agent: 'node',

@@ -236,7 +236,8 @@ function pendingOf(server: OutpostNatsServer): number {
 }
 
 async function waitFor(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!check()) throw new Error('condition not reached: the drain test would test nothing');
 }
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {

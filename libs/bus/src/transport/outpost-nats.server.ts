@@ -134,7 +134,7 @@ export class OutpostNatsServer extends Server implements CustomTransportStrategy
         queue: this.queue,
         callback: (err, msg) => {
           if (err) this.options.logger.error(`subscription ${subject} failed: ${String(err)}`, 'Transport');
-          else this.track(this.serveEvent(def, msg));
+          else this.track(this.serveEvent(def, handler, msg));
         },
       }),
     );
@@ -169,16 +169,26 @@ export class OutpostNatsServer extends Server implements CustomTransportStrategy
     );
   }
 
-  private async serveEvent(def: EventDef, msg: Msg): Promise<void> {
+  private async serveEvent(def: EventDef, handler: MessageHandler, msg: Msg): Promise<void> {
+    let data: unknown;
     try {
-      const data = decode(def.schema, msg.data);
-      const trace = extractTraceContext(msg.headers);
-      const ctx = new OutpostRpcContext([msg.subject, msg.headers, trace]);
-      await context.with(trace, () => this.handleEvent(def.pattern, { pattern: def.pattern, data }, ctx));
+      data = decode(def.schema, msg.data);
     } catch (err) {
       // An event has nobody to answer: reject it in the log, loudly and with the reason.
       const reason = err instanceof ContractError ? err.message : String(err);
       this.options.logger.warn(`event on ${msg.subject} rejected: ${reason}`, 'Transport');
+      return;
+    }
+    try {
+      const trace = extractTraceContext(msg.headers);
+      const ctx = new OutpostRpcContext([msg.subject, msg.headers, trace]);
+      // Awaited here (not through Nest's handleEvent, which drops a failing stream unobserved).
+      await context.with(trace, async () =>
+        lastValueFrom(this.transformToObservable(await handler(data, ctx)), { defaultValue: undefined }),
+      );
+    } catch (err) {
+      const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      this.options.logger.error(`handler for event ${msg.subject} failed: ${detail}`, 'Transport');
     }
   }
 

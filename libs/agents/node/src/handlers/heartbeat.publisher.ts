@@ -1,9 +1,21 @@
 /** Publishes edge.<nodeId>.node.evt.heartbeat at start and every heartbeat interval. */
-import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type LoggerService,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import { durationFromMs, timestampNow } from '@bufbuild/protobuf/wkt';
 import { NodeApi } from '@outpost/contracts';
 import { BusClient } from '@outpost/bus';
-import { AGENT_CONTEXT, AGENT_SETTINGS, type AgentContext, type SettingsOf } from '@outpost/agent-runtime';
+import {
+  AGENT_CONTEXT,
+  AGENT_LOGGER,
+  AGENT_SETTINGS,
+  type AgentContext,
+  type SettingsOf,
+} from '@outpost/agent-runtime';
 import type { nodeSettings } from '../config/node.settings.js';
 import { NodeHealthService } from '../node-health.service.js';
 
@@ -17,6 +29,7 @@ export class HeartbeatPublisher implements OnApplicationBootstrap, OnModuleDestr
     @Inject(AGENT_SETTINGS) private readonly settings: SettingsOf<typeof nodeSettings>,
     private readonly client: BusClient,
     private readonly health: NodeHealthService,
+    @Inject(AGENT_LOGGER) private readonly logger: LoggerService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -30,8 +43,16 @@ export class HeartbeatPublisher implements OnApplicationBootstrap, OnModuleDestr
   }
 
   private async beat(): Promise<void> {
+    try {
+      await this.publishBeat();
+    } catch (err) {
+      this.logger.warn(`heartbeat not published: ${String(err)}`, 'Heartbeat');
+    }
+  }
+
+  private async publishBeat(): Promise<void> {
     const hostUptime = await this.ctx.device.hostUptimeSeconds();
-    if (this.client.connection.isClosed()) return;
+    if (this.client.connection.isClosed() || this.client.connection.isDraining()) return;
     this.sequence += 1;
     this.client.publish(NodeApi.evt.heartbeat, {
       nodeId: this.ctx.nodeId,
