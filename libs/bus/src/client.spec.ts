@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { headers, type NatsConnection, type Subscription } from '@nats-io/nats-core';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ContractError, DescribeReplySchema, encodeInit, ErrorCode, NodeApi } from '@outpost/contracts';
-import { connectTo, startNatsServer, type NatsServerHandle } from '@outpost/testing';
+import { connectTo, eventually, startNatsServer, type NatsServerHandle } from '@outpost/testing';
 import { BusClient } from './client.js';
 
 function responder(
@@ -19,6 +19,23 @@ function responder(
       msg.respond(reply(new TextDecoder().decode(msg.data)));
     },
   });
+}
+
+function isConnected(client: BusClient): boolean {
+  return (client as unknown as { connected: boolean }).connected;
+}
+
+/** Names the step that hangs instead of letting Jest's test timeout say nothing. */
+async function within<T>(work: Promise<T>, what: string, ms = 30_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`waited ${ms} ms for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function errorOf(work: Promise<unknown>): Promise<ContractError> {
@@ -142,13 +159,14 @@ describe('BusClient', () => {
     );
     try {
       await responderConn.flush();
-      const down = (async () => {
-        for await (const s of nc.status()) if (s.type === 'disconnect') return;
-      })();
       const restarting = nats.restart();
-      await down;
+      // The client is down from the moment the server goes until it reports the reconnect.
+      await within(
+        eventually(() => expect(isConnected(client)).toBe(false), 15_000, 2),
+        'client to see the outage',
+      );
       const reply = client.request(NodeApi.cmd.describe, {}, { timeoutMs: 20_000 });
-      await restarting;
+      await within(restarting, 'server restart');
       expect((await reply).version).toBe('made-while-away');
     } finally {
       sub.unsubscribe();
