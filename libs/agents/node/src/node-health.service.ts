@@ -43,7 +43,7 @@ import {
   type SettingsOf,
 } from '@outpost/agent-runtime';
 import type { nodeSettings } from './config/node.settings.js';
-import { evaluateHealth, ObservationTable, verdictChanged, type HealthVerdict } from './domain/health.js';
+import { evaluateHealth, ObservationTable, verdictKey, type HealthVerdict } from './domain/health.js';
 
 type NodeSettings = SettingsOf<typeof nodeSettings>;
 
@@ -51,6 +51,7 @@ type NodeSettings = SettingsOf<typeof nodeSettings>;
 export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly table = new ObservationTable();
   private verdict?: HealthVerdict;
+  private verdictKey = '';
   private since = new Date();
   private sub?: Subscription;
   private timer?: NodeJS.Timeout;
@@ -150,7 +151,9 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
     const now = performance.now();
     this.table.prune(now, this.settings.staleAfterMs * 10);
     const verdict = evaluateHealth(this.table, this.policy(), now);
-    const changed = verdictChanged(this.verdict, verdict);
+    const key = verdictKey(verdict);
+    const changed = key !== this.verdictKey;
+    this.verdictKey = key;
     if (this.verdict?.state !== verdict.state) this.since = new Date();
     this.verdict = verdict;
     const health = this.toMessage(verdict, now);

@@ -149,12 +149,14 @@ export function evaluateHealth(table: ObservationTable, policy: HealthPolicy, no
 
 /** Whether two verdicts differ in anything an operator would want an event for. */
 export function verdictChanged(a: HealthVerdict | undefined, b: HealthVerdict): boolean {
-  if (!a) return true;
-  const key = (v: HealthVerdict) =>
-    JSON.stringify([
-      v.state,
-      v.reasons.map((r) => r.replace(/no status for [\d.]+s/, 'no status')),
-      v.agents.map((x) => [x.agent, x.up, x.stale, x.latest?.status.state, x.latest?.status.instanceId]),
-    ]);
-  return key(a) !== key(b);
+  return !a || verdictKey(a) !== verdictKey(b);
+}
+
+/** What of a verdict matters for change detection (ages in reasons do not). */
+export function verdictKey(v: HealthVerdict): string {
+  return JSON.stringify([
+    v.state,
+    v.reasons.map((r) => r.replace(/no status for [\d.]+s/, 'no status')),
+    v.agents.map((x) => [x.agent, x.up, x.stale, x.latest?.status.state, x.latest?.status.instanceId]),
+  ]);
 }
