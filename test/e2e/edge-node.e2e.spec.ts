@@ -152,14 +152,17 @@ describe('edge-node and node-agent processes', () => {
     listener.stdout.on('data', (c: Buffer) => (received += c.toString()));
     await eventually(() => expect(received).toContain('LISTENING'));
 
-    const app = launch('node-agent', { NOTIFY_SOCKET: socket });
-    await eventually(() => expect(received).toContain('READY=1'));
-    const nodeId = await nodeIdOf(app);
-    await ready(nodeId);
-    app.kill('SIGTERM');
-    expect(await app.exited).toBe(0);
-    await eventually(() => expect(received).toContain('STOPPING=1'));
-    listener.kill();
+    try {
+      const app = launch('node-agent', { NOTIFY_SOCKET: socket });
+      await eventually(() => expect(received).toContain('READY=1'));
+      const nodeId = await nodeIdOf(app);
+      await ready(nodeId);
+      app.kill('SIGTERM');
+      expect(await app.exited).toBe(0);
+      await eventually(() => expect(received).toContain('STOPPING=1'));
+    } finally {
+      listener.kill();
+    }
     expect(received.indexOf('READY=1')).toBeLessThan(received.indexOf('STOPPING=1'));
   });
 

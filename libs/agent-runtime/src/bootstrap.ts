@@ -215,6 +215,11 @@ export async function runMain(
   const name = options.name ?? (definitions.length === 1 ? definitions[0].agent : 'edge-node');
   const fallback = options.logger ?? new JsonLogger({ agent: name });
   const notifier = new SystemdNotifier(env, fallback);
+  // Installed before anything starts, so a signal during start-up is not fatal either: the suite
+  // finishes starting, then stops cleanly. They stay installed: a repeated signal is ignored.
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    for (const name of ['SIGTERM', 'SIGINT'] as const) process.on(name, () => resolve(name));
+  });
   let suite: RunningSuite;
   try {
     suite = await startSuite(definitions, options);
@@ -227,10 +232,7 @@ export async function runMain(
   notifier.startWatchdog();
   await options.onStarted?.(suite);
 
-  // Listeners stay installed: a second Ctrl-C (or SIGTERM) while draining is ignored, not fatal.
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    for (const name of ['SIGTERM', 'SIGINT'] as const) process.on(name, () => resolve(name));
-  });
+  const signal = await signalled;
   notifier.stopWatchdog();
   await notifier.notify('STOPPING=1', `STATUS=stopping on ${signal}`);
   const timeout = new Promise<'timeout'>((resolve) =>
