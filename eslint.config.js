@@ -48,6 +48,8 @@ export default tseslint.config(
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'] },
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
             { sourceTag: 'scope:node', onlyDependOnLibsWithTags: ['scope:node', 'scope:shared'] },
+            { sourceTag: 'scope:hardware', onlyDependOnLibsWithTags: ['scope:hardware', 'scope:shared'] },
+            { sourceTag: 'scope:cluster', onlyDependOnLibsWithTags: ['scope:cluster', 'scope:shared'] },
             { sourceTag: 'scope:suite', onlyDependOnLibsWithTags: ['*'] },
           ],
         },

@@ -2,11 +2,13 @@
  * Every agent in one process over one NATS connection: for small devices (outpost-edge-node.service)
  * and for `npm start`. Each agent keeps its own Nest app, queue group, micro service and status.
  */
+import { ClusterAgent } from '@outpost/agent-cluster';
+import { HardwareAgent } from '@outpost/agent-hardware';
 import { NodeAgent } from '@outpost/agent-node';
 import { runMain, type RunningSuite } from '@outpost/agent-runtime';
 import { inspectHelp } from './inspect-help.js';
 
-const agents = [NodeAgent];
+const agents = [NodeAgent, HardwareAgent, ClusterAgent];
 
 const env: NodeJS.ProcessEnv = {
   // All-in-one: the node is healthy when every agent of this process is READY, unless configured.

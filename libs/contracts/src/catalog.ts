@@ -6,13 +6,7 @@
  */
 import type { DescMessage } from '@bufbuild/protobuf';
 import type { AgentId } from './agents.js';
-import { AgentStatusSchema, NodeHealthSchema } from './gen/outpost/common/v1/status_pb.js';
-import {
-  DescribeReplySchema,
-  DescribeRequestSchema,
-  HealthRequestSchema,
-  HeartbeatSchema,
-} from './gen/outpost/node/v1/node_pb.js';
+import { AgentStatusSchema } from './gen/outpost/common/v1/status_pb.js';
 import { cmdSubject, evtSubject, statusSubject } from './subjects.js';
 
 export interface CommandDef<Req extends DescMessage = DescMessage, Rep extends DescMessage = DescMessage> {
@@ -81,47 +75,8 @@ export const StatusApi = {
   subject: (nodeId: string, agent: AgentId) => statusSubject(nodeId, agent),
 } as const;
 
-export const NodeApi = {
-  agent: 'node',
-  cmd: {
-    describe: command(
-      'node',
-      'describe',
-      DescribeRequestSchema,
-      DescribeReplySchema,
-      'Node identity, every agent seen on the node, uptime and version',
-    ),
-    health: command(
-      'node',
-      'health',
-      HealthRequestSchema,
-      NodeHealthSchema,
-      'The aggregate health of the node: HEALTHY only when every required agent is READY and fresh',
-    ),
-  },
-  evt: {
-    heartbeat: event('node', 'heartbeat', HeartbeatSchema, 'Published every heartbeat interval'),
-    health: event('node', 'health', NodeHealthSchema, 'Published when the aggregate health changes'),
-  },
-} as const;
-
 export interface AgentApi {
   readonly agent: AgentId;
   readonly cmd: Readonly<Record<string, CommandDef>>;
   readonly evt: Readonly<Record<string, EventDef>>;
-}
-
-/** Every agent API of the suite, by agent id. */
-export const CATALOG: Partial<Record<AgentId, AgentApi>> = {
-  node: NodeApi,
-};
-
-const byPattern = new Map<string, CommandDef | EventDef>();
-for (const api of Object.values(CATALOG)) {
-  for (const def of [...Object.values(api.cmd), ...Object.values(api.evt)]) byPattern.set(def.pattern, def);
-}
-
-/** The catalog entry of a Nest pattern, or undefined if the catalog has none. */
-export function catalogEntry(pattern: string): CommandDef | EventDef | undefined {
-  return byPattern.get(pattern);
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { NodeApi, catalogEntry } from './catalog.js';
+import { NodeApi } from './apis/node.api.js';
+import { catalogEntry } from './registry.js';
 import { ContractError } from './errors.js';
 import { cmdSubject, parseSubject, statusSubject, wildcards } from './subjects.js';
 import { EVENT_STREAM_SUBJECTS, kvKeys } from './storage.js';

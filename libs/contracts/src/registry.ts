@@ -1,0 +1,23 @@
+/** The catalog of the whole suite: every agent's API, and the lookup the transport uses. */
+import type { AgentId } from './agents.js';
+import type { AgentApi, CommandDef, EventDef } from './catalog.js';
+import { ClusterApi } from './apis/cluster.api.js';
+import { HardwareApi } from './apis/hardware.api.js';
+import { NodeApi } from './apis/node.api.js';
+
+/** Every agent API of the suite, by agent id. Each agent's entries live in apis/<agent>.api.ts. */
+export const CATALOG: Partial<Record<AgentId, AgentApi>> = {
+  node: NodeApi,
+  hardware: HardwareApi,
+  cluster: ClusterApi,
+};
+
+const byPattern = new Map<string, CommandDef | EventDef>();
+for (const api of Object.values(CATALOG)) {
+  for (const def of [...Object.values(api.cmd), ...Object.values(api.evt)]) byPattern.set(def.pattern, def);
+}
+
+/** The catalog entry of a Nest pattern, or undefined if the catalog has none. */
+export function catalogEntry(pattern: string): CommandDef | EventDef | undefined {
+  return byPattern.get(pattern);
+}
