@@ -1,8 +1,9 @@
 /**
  * The node's machine, behind one interface: the real Linux host, or a simulator kept in a directory.
- * Agents never know which one they have. (Slots, boot loader and power join this interface with the
- * platform-update work.)
+ * Agents never know which one they have: identity facts, uptime, the A/B slots, the boot loader
+ * (systemd-boot on the ESP) and power.
  */
+import type { EspBootLoader } from './boot/esp-boot-loader.js';
 
 /** Facts a node identity is derived from. */
 export interface IdentityFacts {
@@ -13,11 +14,33 @@ export interface IdentityFacts {
   hostname: string;
 }
 
+/** One A/B slot and where its bytes are: a block device (offset 0) or a region of a disk image. */
+export interface SlotTarget {
+  /** `a` or `b` (from the GPT label rootfs_<slot>). */
+  slot: string;
+  label: string;
+  path: string;
+  offset: number;
+  size: number;
+}
+
+export interface SlotLayout {
+  active: SlotTarget;
+  inactive: SlotTarget;
+  all: SlotTarget[];
+}
+
 export interface Device {
   readonly kind: 'linux' | 'simulated';
   identityFacts(): Promise<IdentityFacts>;
   /** Seconds since the host (or simulated device) booted. */
   hostUptimeSeconds(): Promise<number | undefined>;
+  /** The A/B slots from the GPT labels, and which one this boot runs from. */
+  slots(): Promise<SlotLayout>;
+  /** systemd-boot's entries, default and one-shot on the ESP. */
+  bootLoader(): EspBootLoader;
+  /** Reboots the machine (the simulator picks the next entry like systemd-boot and "boots" it). */
+  reboot(reason: string): Promise<void>;
 }
 
 const MACHINE_ID = /^[0-9a-f]{32}$/;

@@ -1,4 +1,8 @@
 /** @outpost/device: the node's machine (real Linux or the simulator) behind one interface. */
 export * from './device.js';
+export * from './boot/bls.js';
+export { EspBootLoader, type OneShotStore } from './boot/esp-boot-loader.js';
+export * from './disk/partitions.js';
+export * from './slots.js';
 export { LinuxDevice } from './linux.device.js';
-export { SimulatedDevice } from './simulated.device.js';
+export { SimulatedDevice, SIMULATED_DISK, type BootRecord } from './simulated.device.js';

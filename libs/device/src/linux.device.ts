@@ -1,8 +1,42 @@
-/** The real host: /etc/machine-id, /sys/class/dmi/id, /proc/uptime under a root (default /). */
-import { readFile } from 'node:fs/promises';
+/**
+ * The real host: /etc/machine-id, /sys/class/dmi/id, /proc/uptime under a root (default /); the A/B
+ * slots from the GPT labels of the boot disk (`lsblk`), written through /dev/disk/by-partlabel; the
+ * ESP at /efi or /boot/efi; the one-shot boot in the LoaderEntryOneShot EFI variable via `bootctl`;
+ * `systemctl reboot`.
+ */
+import { execFile } from 'node:child_process';
+import { access, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { parseMachineId, parseProductUuid, type Device, type IdentityFacts } from './device.js';
+import { promisify } from 'node:util';
+import { EspBootLoader, type OneShotStore } from './boot/esp-boot-loader.js';
+import {
+  parseMachineId,
+  parseProductUuid,
+  type Device,
+  type IdentityFacts,
+  type SlotLayout,
+} from './device.js';
+import type { Partition } from './disk/partitions.js';
+import { slotFromCmdline, slotLayout } from './slots.js';
+
+const run = promisify(execFile);
+const ONESHOT_VAR = 'LoaderEntryOneShot-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f';
+
+/** LoaderEntryOneShot through bootctl (set) and efivarfs (read: 4 attribute bytes, then UTF-16LE). */
+class EfiOneShot implements OneShotStore {
+  async get() {
+    const raw = await readFile(join('/sys/firmware/efi/efivars', ONESHOT_VAR)).catch(() => undefined);
+    if (!raw || raw.length <= 4) return undefined;
+    return raw.subarray(4).toString('utf16le').replace(/\0+$/, '') || undefined;
+  }
+  async set(id: string) {
+    await run('bootctl', ['set-oneshot', id]);
+  }
+  async clear() {
+    await run('bootctl', ['set-oneshot', '']);
+  }
+}
 
 export async function readOptional(path: string): Promise<string | undefined> {
   try {
@@ -16,9 +50,11 @@ export async function readOptional(path: string): Promise<string | undefined> {
 export class LinuxDevice implements Device {
   readonly kind = 'linux' as const;
 
+  private loader?: EspBootLoader;
+
   constructor(
     private readonly root = '/',
-    private readonly options: { productUuidFile?: string } = {},
+    private readonly options: { productUuidFile?: string; espDir?: string } = {},
   ) {}
 
   async identityFacts(): Promise<IdentityFacts> {
@@ -37,5 +73,71 @@ export class LinuxDevice implements Device {
     const text = await readOptional(join(this.root, 'proc/uptime'));
     const seconds = Number(text?.split(/\s+/)[0]);
     return Number.isFinite(seconds) ? seconds : undefined;
+  }
+
+  async slots(): Promise<SlotLayout> {
+    const cmdline = (await readOptional(join(this.root, 'proc/cmdline'))) ?? '';
+    const active = slotFromCmdline(cmdline);
+    if (!active)
+      throw new Error(
+        'this boot names no A/B slot (no root=PARTLABEL=rootfs_<slot> on the kernel command line)',
+      );
+    const { stdout } = await run('lsblk', [
+      '--json',
+      '--bytes',
+      '--output',
+      'PATH,PARTLABEL,SIZE,PARTUUID,PARTTYPE',
+    ]);
+    const devices = (
+      JSON.parse(stdout) as {
+        blockdevices: {
+          path: string;
+          partlabel: string | null;
+          size: number;
+          partuuid: string | null;
+          parttype: string | null;
+        }[];
+      }
+    ).blockdevices;
+    const partitions: Partition[] = devices
+      .filter((d) => d.partlabel)
+      .map((d) => ({
+        label: d.partlabel ?? '',
+        offset: 0,
+        size: Number(d.size),
+        type: d.parttype ?? '',
+        uuid: d.partuuid ?? '',
+        node: d.path,
+      }));
+    return slotLayout(
+      partitions,
+      active,
+      (p) => `/dev/disk/by-partlabel/${p.label}`,
+      () => 0,
+    );
+  }
+
+  bootLoader(): EspBootLoader {
+    this.loader ??= new EspBootLoader(this.options.espDir ?? '/efi', new EfiOneShot());
+    return this.loader;
+  }
+
+  /** Finds the ESP (/efi, /boot/efi, /boot: the first holding loader/); the configured one wins. */
+  static async findEsp(candidates = ['/efi', '/boot/efi', '/boot']): Promise<string | undefined> {
+    for (const dir of candidates) {
+      if (
+        await access(join(dir, 'loader')).then(
+          () => true,
+          () => false,
+        )
+      )
+        return dir;
+    }
+    return undefined;
+  }
+
+  async reboot(reason: string): Promise<void> {
+    void reason; // logged by the caller; systemd 252's systemctl has no reboot message option
+    await run('systemctl', ['reboot']);
   }
 }

@@ -2,34 +2,88 @@
  * The device simulator: a directory that holds what a real node has, so the suite runs anywhere
  * (`npm start`, end-to-end tests). Layout:
  *   etc/machine-id, etc/hostname, sys/class/dmi/id/product_uuid   identity facts
- *   power/boot.json                                              when the device last "booted"
+ *   disk.img                                                    GPT image: esp, rootfs_a, rootfs_b, persistent
+ *   esp/                                                        the ESP tree (loader/loader.conf, loader/entries)
+ *   power/boot.json                                             the current boot: slot, entry, count, time
+ *   power/oneshot                                               stands in for the LoaderEntryOneShot EFI variable
+ * reboot() picks the next entry exactly like systemd-boot (one-shot, then default, entries out of tries
+ * last, counting down tries), records it as the running boot and tells the listeners (who restart the
+ * agents).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseMachineId, parseProductUuid, type Device, type IdentityFacts } from './device.js';
+import { afterBootAttempt, selectEntry, slotOfEntry } from './boot/bls.js';
+import { EspBootLoader, type OneShotStore } from './boot/esp-boot-loader.js';
+import {
+  parseMachineId,
+  parseProductUuid,
+  type Device,
+  type IdentityFacts,
+  type SlotLayout,
+} from './device.js';
+import { createAbDiskImage, readPartitions } from './disk/partitions.js';
 import { readOptional } from './linux.device.js';
+import { slotLayout } from './slots.js';
 
-interface BootRecord {
+export interface BootRecord {
   bootedAt: string;
   bootCount: number;
+  /** The slot this boot runs from. */
+  slot: string;
+  /** The entry id systemd-boot booted. */
+  entryId: string;
+}
+
+/** Sizes of the simulated disk (MiB); small, and sparse on disk. */
+export const SIMULATED_DISK = { esp: 8, rootfs: 64, persistent: 8 } as const;
+
+class FileOneShot implements OneShotStore {
+  constructor(private readonly path: string) {}
+  async get() {
+    return (await readOptional(this.path))?.trim() || undefined;
+  }
+  async set(id: string) {
+    await writeFile(this.path, `${id}\n`);
+  }
+  async clear() {
+    await rm(this.path, { force: true });
+  }
 }
 
 export class SimulatedDevice implements Device {
   readonly kind = 'simulated' as const;
+  private readonly loader: EspBootLoader;
+  private readonly rebootListeners = new Set<(record: BootRecord) => void | Promise<void>>();
 
-  private constructor(readonly dir: string) {}
+  private constructor(readonly dir: string) {
+    this.loader = new EspBootLoader(join(dir, 'esp'), new FileOneShot(join(dir, 'power', 'oneshot')));
+  }
 
-  /** Opens the simulator in `dir`, creating a fresh device there if it holds none. */
+  /** Opens the simulator in `dir`, creating a fresh device (booted from slot a) if it holds none. */
   static async open(dir: string): Promise<SimulatedDevice> {
     const device = new SimulatedDevice(dir);
     await device.ensure('etc/machine-id', () => `${randomBytes(16).toString('hex')}\n`);
     await device.ensure('etc/hostname', () => `sim-${randomBytes(3).toString('hex')}\n`);
     await device.ensure('sys/class/dmi/id/product_uuid', () => `${randomUUID()}\n`);
+    await device.ensureEsp();
     await device.ensure('power/boot.json', () =>
-      JSON.stringify({ bootedAt: new Date().toISOString(), bootCount: 1 } satisfies BootRecord),
+      JSON.stringify({
+        bootedAt: new Date().toISOString(),
+        bootCount: 1,
+        slot: 'a',
+        entryId: 'outpost-a.conf',
+      } satisfies BootRecord),
     );
     return device;
+  }
+
+  get diskImage(): string {
+    return join(this.dir, 'disk.img');
+  }
+
+  get espDir(): string {
+    return join(this.dir, 'esp');
   }
 
   async identityFacts(): Promise<IdentityFacts> {
@@ -46,13 +100,79 @@ export class SimulatedDevice implements Device {
   }
 
   async hostUptimeSeconds(): Promise<number | undefined> {
-    try {
-      const record = JSON.parse(await readFile(join(this.dir, 'power/boot.json'), 'utf8')) as BootRecord;
-      const seconds = (Date.now() - Date.parse(record.bootedAt)) / 1000;
-      return Number.isFinite(seconds) ? Math.max(0, seconds) : undefined;
-    } catch {
-      return undefined; // missing or half-written boot record: unknown, like an unreadable /proc/uptime
+    const record = await this.bootRecord().catch(() => undefined);
+    const seconds = record ? (Date.now() - Date.parse(record.bootedAt)) / 1000 : NaN;
+    return Number.isFinite(seconds) ? Math.max(0, seconds) : undefined;
+  }
+
+  async bootRecord(): Promise<BootRecord> {
+    const record = JSON.parse(
+      await readFile(join(this.dir, 'power/boot.json'), 'utf8'),
+    ) as Partial<BootRecord>;
+    return {
+      bootedAt: record.bootedAt ?? new Date(0).toISOString(),
+      bootCount: record.bootCount ?? 1,
+      slot: record.slot ?? 'a',
+      entryId: record.entryId ?? 'outpost-a.conf',
+    };
+  }
+
+  /** The disk image is made on first use (it needs sfdisk; identity-only users never pay for it). */
+  async slots(): Promise<SlotLayout> {
+    if ((await readOptional(this.diskImage)) === undefined) {
+      await createAbDiskImage(this.diskImage, SIMULATED_DISK);
     }
+    const partitions = await readPartitions(this.diskImage);
+    const { slot } = await this.bootRecord();
+    return slotLayout(
+      partitions,
+      slot,
+      () => this.diskImage,
+      (p) => p.offset,
+    );
+  }
+
+  bootLoader(): EspBootLoader {
+    return this.loader;
+  }
+
+  /** Called after every simulated reboot, with the new boot record. */
+  onReboot(listener: (record: BootRecord) => void | Promise<void>): () => void {
+    this.rebootListeners.add(listener);
+    return () => this.rebootListeners.delete(listener);
+  }
+
+  async reboot(_reason: string): Promise<void> {
+    const entries = await this.loader.entries();
+    const chosen = selectEntry(entries, await this.loader.defaultPattern(), await this.loader.oneShot());
+    await this.loader.clearOneShot(); // the firmware variable is consumed by the boot that reads it
+    if (!chosen) throw new Error(`simulated firmware: no boot entry in ${this.loader.espDir}`);
+    await this.loader.renameEntryFile(chosen.fileName, afterBootAttempt(chosen));
+    const previous = await this.bootRecord();
+    const record: BootRecord = {
+      bootedAt: new Date().toISOString(),
+      bootCount: previous.bootCount + 1,
+      slot: slotOfEntry(chosen) ?? previous.slot,
+      entryId: chosen.id,
+    };
+    await mkdir(join(this.dir, 'power'), { recursive: true });
+    await writeFile(join(this.dir, 'power', 'boot.json'), JSON.stringify(record));
+    for (const listener of this.rebootListeners) await listener(record);
+  }
+
+  private async ensureEsp(): Promise<void> {
+    if ((await this.loader.entries()).length > 0) return;
+    await this.ensure('esp/outpost/a/vmlinuz', () => 'simulated kernel a\n');
+    await this.ensure('esp/outpost/b/vmlinuz', () => 'simulated kernel b\n');
+    await this.loader.writeEntry({
+      id: 'outpost-a.conf',
+      title: 'Outpost (slot a)',
+      version: '0.0.0',
+      sortKey: 'outpost',
+      linux: '/outpost/a/vmlinuz',
+      options: 'root=PARTLABEL=rootfs_a rw',
+    });
+    await this.loader.setDefault('outpost-a.conf');
   }
 
   private async ensure(relative: string, content: () => string): Promise<void> {
