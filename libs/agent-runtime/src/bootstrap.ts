@@ -53,6 +53,7 @@ export class RunningSuite {
     readonly agents: readonly RunningAgent[],
     readonly logger: JsonLogger,
     readonly common: CommonSettings,
+    readonly device: Device,
   ) {}
 
   /** Graceful stop; safe to call more than once. */
@@ -125,7 +126,7 @@ export async function startSuite(
     await connection.close();
     throw err;
   }
-  return new RunningSuite(nodeId, connection, started, logger, common);
+  return new RunningSuite(nodeId, connection, started, logger, common, device);
 }
 
 async function startAgent(
@@ -188,6 +189,12 @@ function agentRootModule(
   return { module: AgentRootModule, imports: [RuntimeModule.forAgent(providers), definition.module] };
 }
 
+function simulatedReboot(device: Device): Promise<'reboot'> {
+  if (!(device instanceof SimulatedDevice)) return new Promise(() => undefined);
+  // Resolve only: the reboot is requested from inside a handler, which must finish before the drain.
+  return new Promise((resolve) => device.onReboot(() => resolve('reboot')));
+}
+
 async function openDevice(common: CommonSettings): Promise<Device> {
   if (common.device === 'linux') return new LinuxDevice('/', { productUuidFile: common.productUuidFile });
   if (!common.simulatorDir)
@@ -221,18 +228,25 @@ export async function runMain(
     for (const name of ['SIGTERM', 'SIGINT'] as const) process.on(name, () => resolve(name));
   });
   let suite: RunningSuite;
-  try {
-    suite = await startSuite(definitions, options);
-  } catch (err) {
-    const config = err instanceof ConfigError;
-    fallback.error(config ? `configuration: ${(err as Error).message}` : err, 'Runtime');
-    return config ? EXIT.config : EXIT.failure;
+  for (;;) {
+    try {
+      suite = await startSuite(definitions, options);
+    } catch (err) {
+      const config = err instanceof ConfigError;
+      fallback.error(config ? `configuration: ${(err as Error).message}` : err, 'Runtime');
+      return config ? EXIT.config : EXIT.failure;
+    }
+    await notifier.notify('READY=1', `STATUS=serving node ${suite.nodeId}`);
+    notifier.startWatchdog();
+    await options.onStarted?.(suite);
+    // On the simulator a reboot restarts every agent, as a real reboot would (on Linux, systemd does).
+    const next = await Promise.race([signalled, simulatedReboot(suite.device)]);
+    if (next !== 'reboot') break;
+    notifier.stopWatchdog();
+    await suite.stop('simulated reboot');
   }
-  await notifier.notify('READY=1', `STATUS=serving node ${suite.nodeId}`);
-  notifier.startWatchdog();
-  await options.onStarted?.(suite);
 
-  const signal = await signalled;
+  const signal = await signalled; // already settled when the loop ended
   notifier.stopWatchdog();
   await notifier.notify('STOPPING=1', `STATUS=stopping on ${signal}`);
   const timeout = new Promise<'timeout'>((resolve) =>
