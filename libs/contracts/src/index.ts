@@ -12,3 +12,4 @@ export * from './storage.js';
 export * from './gen/outpost/common/v1/error_pb.js';
 export * from './gen/outpost/common/v1/status_pb.js';
 export * from './gen/outpost/node/v1/node_pb.js';
+export * from './gen/outpost/hardware/v1/hardware_pb.js';

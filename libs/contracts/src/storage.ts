@@ -4,6 +4,7 @@
  *   edge_status   <nodeId>.<agent>           latest AgentStatus of each agent
  *                 <nodeId>.node.health       latest NodeHealth
  *                 <nodeId>.node.identity     the node's identity
+ *                 <nodeId>.hardware.inventory  latest hardware Inventory
  */
 import type { AgentId } from './agents.js';
 import { assertToken, wildcards } from './subjects.js';
@@ -22,4 +23,6 @@ export const kvKeys = {
   desired: (nodeId: string, area: string) => `${assertToken('node id', nodeId)}.${assertToken('area', area)}`,
   /** Every agent status of a node (two tokens: excludes the node.health and node.identity keys). */
   statuses: (nodeId: string) => `${assertToken('node id', nodeId)}.*`,
+  /** The latest hardware Inventory of a node (edge_status). */
+  hardwareInventory: (nodeId: string) => `${assertToken('node id', nodeId)}.hardware.inventory`,
 } as const;
