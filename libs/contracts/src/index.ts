@@ -13,3 +13,4 @@ export * from './gen/outpost/common/v1/error_pb.js';
 export * from './gen/outpost/common/v1/status_pb.js';
 export * from './gen/outpost/node/v1/node_pb.js';
 export * from './gen/outpost/hardware/v1/hardware_pb.js';
+export * from './gen/outpost/cluster/v1/cluster_pb.js';

@@ -5,6 +5,7 @@
  *                 <nodeId>.node.health       latest NodeHealth
  *                 <nodeId>.node.identity     the node's identity
  *                 <nodeId>.hardware.inventory  latest hardware Inventory
+ *                 <nodeId>.cluster.state   latest ClusterStatus of the cluster agent
  */
 import type { AgentId } from './agents.js';
 import { assertToken, wildcards } from './subjects.js';
@@ -25,4 +26,6 @@ export const kvKeys = {
   statuses: (nodeId: string) => `${assertToken('node id', nodeId)}.*`,
   /** The latest hardware Inventory of a node (edge_status). */
   hardwareInventory: (nodeId: string) => `${assertToken('node id', nodeId)}.hardware.inventory`,
+  /** The cluster agent's latest ClusterStatus (edge_status). */
+  clusterState: (nodeId: string) => `${assertToken('node id', nodeId)}.cluster.state`,
 } as const;

@@ -1,8 +1,36 @@
 /** The cluster agent's endpoints and events. */
-import type { CommandDef, EventDef } from '../catalog.js';
+import { command, event } from '../catalog.js';
+import {
+  ClusterStateChangedSchema,
+  ClusterStatusSchema,
+  ClusterRetryRequestSchema,
+  ClusterStatusRequestSchema,
+} from '../gen/outpost/cluster/v1/cluster_pb.js';
 
 export const ClusterApi = {
   agent: 'cluster',
-  cmd: {} as Record<string, CommandDef>,
-  evt: {} as Record<string, EventDef>,
+  cmd: {
+    status: command(
+      'cluster',
+      'status',
+      ClusterStatusRequestSchema,
+      ClusterStatusSchema,
+      'Cluster state, the desired state worked towards, readiness, last error and attempts',
+    ),
+    retry: command(
+      'cluster',
+      'retry',
+      ClusterRetryRequestSchema,
+      ClusterStatusSchema,
+      'Retry the failed install or uninstall now instead of after the backoff (only in CLUSTER_STATE_ERROR)',
+    ),
+  },
+  evt: {
+    state: event(
+      'cluster',
+      'state',
+      ClusterStateChangedSchema,
+      'Published on every change of the cluster state machine',
+    ),
+  },
 } as const;
