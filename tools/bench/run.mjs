@@ -3,7 +3,10 @@
 //      vs a raw @nats-io/transport-node responder doing the same codec work (strict decode, proto3
 //      JSON encode of the same NodeHealth), same server, same client; plus the real node agent;
 //      interleaved rounds so that machine noise hits both alike. Target: Nest <= 1.15x raw.
-//   2. resident memory of the node agent alone and of edge-node, vs a bare Node process.
+//   2. resident memory of the node agent, the hardware agent and edge-node, vs a bare Node process.
+//   3. a full hardware scan of this machine, vs the shell-outs the reference agent makes for less
+//      (lscpu, lsblk -J, ip -j addr) in the same run; a no-change rescan costs the same scan and
+//      publishes nothing.
 // Set BENCH_STRICT=1 to exit non-zero when a target is missed.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -11,6 +14,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { eventually, simulatedNodeEnv, startNatsServer } from '@outpost/testing';
+import { scanOnce } from '@outpost/agent-hardware';
+import { execFileSync } from 'node:child_process';
 
 const root = resolve(new URL('../..', import.meta.url).pathname);
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 12);
@@ -108,6 +113,8 @@ async function main() {
     const bare = launch(['-e', 'setInterval(() => {}, 1000)']);
     const agentDir = mkdtempSync(join(tmpdir(), 'outpost-bench-'));
     const agent = launch([join(root, 'apps/node-agent/dist/main.js')], suiteEnv(agentDir, nats));
+    const hwDir = mkdtempSync(join(tmpdir(), 'outpost-bench-'));
+    const hardware = launch([join(root, 'apps/hardware-agent/dist/main.js')], suiteEnv(hwDir, nats));
     const suiteDir = mkdtempSync(join(tmpdir(), 'outpost-bench-'));
     const suite = launch([join(root, 'apps/edge-node/dist/main.js')], suiteEnv(suiteDir, nats));
     const agentId = await nodeIdOf(agentDir);
@@ -116,7 +123,35 @@ async function main() {
       await eventually(() => nc.request(`edge.${id}.node.cmd.health`, '{}', { timeout: 1000 }));
     for (const id of [agentId, suiteId]) await round(nc, `edge.${id}.node.cmd.describe`, 2000);
     await sleep(2000);
-    const mem = { bare: rssKiB(bare.pid), agent: rssKiB(agent.pid), suite: rssKiB(suite.pid) };
+    await nodeIdOf(hwDir);
+    const mem = {
+      bare: rssKiB(bare.pid),
+      agent: rssKiB(agent.pid),
+      hardware: rssKiB(hardware.pid),
+      suite: rssKiB(suite.pid),
+    };
+    rmSync(hwDir, { recursive: true, force: true });
+
+    // --- hardware scan ---
+    const timeIt = async (fn, n = 15) => {
+      const out = [];
+      for (let i = 0; i < n; i++) {
+        const t0 = process.hrtime.bigint();
+        await fn();
+        out.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+      return quantile(Float64Array.from(out).sort(), 0.5);
+    };
+    await scanOnce('/');
+    const scanMs = await timeIt(() => scanOnce('/'));
+    const shellMs = await timeIt(() => {
+      for (const [cmd, args] of [
+        ['lscpu', ['-J']],
+        ['lsblk', ['-J']],
+        ['ip', ['-j', 'addr']],
+      ])
+        execFileSync(cmd, args);
+    });
     rmSync(agentDir, { recursive: true, force: true });
     rmSync(suiteDir, { recursive: true, force: true });
 
@@ -145,7 +180,17 @@ async function main() {
       `  node-agent                   ${mib(mem.agent).padStart(10)}   ${(mem.agent / mem.bare).toFixed(2)}x bare`,
     );
     console.log(
+      `  hardware-agent               ${mib(mem.hardware).padStart(10)}   ${(mem.hardware / mem.bare).toFixed(2)}x bare`,
+    );
+    console.log(
       `  edge-node (all agents)       ${mib(mem.suite).padStart(10)}   ${(mem.suite / mem.bare).toFixed(2)}x bare`,
+    );
+    console.log(`hardware scan of this machine (median of 15)`);
+    console.log(
+      `  lscpu -J + lsblk -J + ip -j addr ${shellMs.toFixed(1).padStart(7)} ms   (baseline: the reference agent's shell-outs)`,
+    );
+    console.log(
+      `  full scan (scanOnce)           ${scanMs.toFixed(1).padStart(7)} ms   ${(scanMs / shellMs).toFixed(2)}x baseline; a no-change rescan is the same scan, and publishes nothing`,
     );
     if (process.env.BENCH_STRICT === '1' && !ok) process.exitCode = 1;
   } finally {
