@@ -142,7 +142,7 @@ async function main() {
       }
       return quantile(Float64Array.from(out).sort(), 0.5);
     };
-    await scanOnce('/');
+    const firstMs = await timeIt(() => scanOnce('/'), 1); // the first also asks systeminformation for DHCP use
     const scanMs = await timeIt(() => scanOnce('/'));
     const shellMs = await timeIt(() => {
       for (const [cmd, args] of [
@@ -185,12 +185,15 @@ async function main() {
     console.log(
       `  edge-node (all agents)       ${mib(mem.suite).padStart(10)}   ${(mem.suite / mem.bare).toFixed(2)}x bare`,
     );
-    console.log(`hardware scan of this machine (median of 15)`);
+    console.log(`hardware scan of this machine (rescans: median of 15)`);
     console.log(
       `  lscpu -J + lsblk -J + ip -j addr ${shellMs.toFixed(1).padStart(7)} ms   (baseline: the reference agent's shell-outs)`,
     );
     console.log(
-      `  full scan (scanOnce)           ${scanMs.toFixed(1).padStart(7)} ms   ${(scanMs / shellMs).toFixed(2)}x baseline; a no-change rescan is the same scan, and publishes nothing`,
+      `  first full scan                ${firstMs.toFixed(1).padStart(7)} ms   ${(firstMs / shellMs).toFixed(2)}x baseline`,
+    );
+    console.log(
+      `  no-change rescan               ${scanMs.toFixed(1).padStart(7)} ms   ${(scanMs / shellMs).toFixed(2)}x baseline (publishes nothing)`,
     );
     if (process.env.BENCH_STRICT === '1' && !ok) process.exitCode = 1;
   } finally {

@@ -350,6 +350,13 @@ async function collectUsb(r: Reader): Promise<RawUsb[]> {
   return devices.sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/**
+ * DHCP use per interface, as last asked, with the interfaces and addresses it was asked for.
+ * systeminformation spends ~50 ms spawning helpers per interface to find it; it can only change with
+ * the addresses, so a rescan with the same interfaces and addresses reuses the answer.
+ */
+let dhcpCache: { key: string; dhcp: Map<string, boolean> } | undefined;
+
 /** What only the live kernel can tell: IPv4 addresses (netlink), DHCP use, DIMMs (SMBIOS). */
 async function addHostApiFacts(r: Reader, facts: RawFacts): Promise<void> {
   const nets = facts.nets ?? [];
@@ -363,17 +370,21 @@ async function addHostApiFacts(r: Reader, facts: RawFacts): Promise<void> {
   } catch (err) {
     r.problem('nics', `IPv4 addresses unavailable (needs AF_NETLINK): ${String(err)}`, false);
   }
+  const key = JSON.stringify(nets.map((n) => [n.name, n.address, n.ipv4]));
   const [siNets, modules] = await Promise.all([
-    si.networkInterfaces().catch((err: unknown) => {
-      r.problem('nics', `DHCP use unknown: ${String(err)}`, true);
-      return [];
-    }),
+    dhcpCache?.key === key
+      ? [...dhcpCache.dhcp].map(([iface, dhcp]) => ({ iface, dhcp }))
+      : si.networkInterfaces().catch((err: unknown) => {
+          r.problem('nics', `DHCP use unknown: ${String(err)}`, true);
+          return [];
+        }),
     si.memLayout().catch((err: unknown) => {
       r.problem('memory', `memory modules unavailable: ${String(err)}`, true);
       return undefined;
     }),
   ]);
   const dhcp = new Map((Array.isArray(siNets) ? siNets : [siNets]).map((n) => [n.iface, n.dhcp]));
+  if (dhcp.size > 0) dhcpCache = { key, dhcp };
   for (const n of nets) if (!n.virtual && dhcp.has(n.name)) n.dhcp = dhcp.get(n.name);
   if (modules) {
     // Without dmidecode (or without the right to read the SMBIOS tables) systeminformation returns
