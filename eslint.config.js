@@ -50,6 +50,7 @@ export default tseslint.config(
             { sourceTag: 'scope:node', onlyDependOnLibsWithTags: ['scope:node', 'scope:shared'] },
             { sourceTag: 'scope:hardware', onlyDependOnLibsWithTags: ['scope:hardware', 'scope:shared'] },
             { sourceTag: 'scope:cluster', onlyDependOnLibsWithTags: ['scope:cluster', 'scope:shared'] },
+            { sourceTag: 'scope:update', onlyDependOnLibsWithTags: ['scope:update', 'scope:shared'] },
             { sourceTag: 'scope:suite', onlyDependOnLibsWithTags: ['*'] },
           ],
         },

@@ -6,9 +6,10 @@ import { ClusterAgent } from '@outpost/agent-cluster';
 import { HardwareAgent } from '@outpost/agent-hardware';
 import { NodeAgent } from '@outpost/agent-node';
 import { runMain, type RunningSuite } from '@outpost/agent-runtime';
+import { UpdateAgent } from '@outpost/agent-update';
 import { inspectHelp } from './inspect-help.js';
 
-const agents = [NodeAgent, HardwareAgent, ClusterAgent];
+const agents = [NodeAgent, HardwareAgent, ClusterAgent, UpdateAgent];
 
 const env: NodeJS.ProcessEnv = {
   // All-in-one: the node is healthy when every agent of this process is READY, unless configured.

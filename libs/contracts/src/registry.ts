@@ -4,12 +4,14 @@ import type { AgentApi, CommandDef, EventDef } from './catalog.js';
 import { ClusterApi } from './apis/cluster.api.js';
 import { HardwareApi } from './apis/hardware.api.js';
 import { NodeApi } from './apis/node.api.js';
+import { UpdateApi } from './apis/update.api.js';
 
 /** Every agent API of the suite, by agent id. Each agent's entries live in apis/<agent>.api.ts. */
 export const CATALOG: Partial<Record<AgentId, AgentApi>> = {
   node: NodeApi,
   hardware: HardwareApi,
   cluster: ClusterApi,
+  update: UpdateApi,
 };
 
 const byPattern = new Map<string, CommandDef | EventDef>();
