@@ -53,6 +53,13 @@ describe('edge-node and node-agent processes', () => {
     });
   }
 
+  async function healthy(nodeId: string): Promise<void> {
+    await eventually(async () => {
+      const reply = await nc.request(`edge.${nodeId}.node.cmd.health`, '{}', { timeout: 1000 });
+      expect(json(reply).state).toBe('HEALTH_STATE_HEALTHY');
+    }, 30_000);
+  }
+
   beforeAll(async () => {
     nats = await startNatsServer();
     nc = await connectTo(nats);
@@ -75,7 +82,7 @@ describe('edge-node and node-agent processes', () => {
     dir = await mkdtemp(join(tmpdir(), 'outpost-e2e-'));
     const app = launch('edge-node');
     const nodeId = await nodeIdOf(app);
-    await ready(nodeId);
+    await healthy(nodeId); // every agent of edge-node is up
 
     // nats req edge.<node>.node.cmd.describe '{}'
     const describe = json(await nc.request(`edge.${nodeId}.node.cmd.describe`, '{}', { timeout: 5000 }));
@@ -84,10 +91,14 @@ describe('edge-node and node-agent processes', () => {
     // nats micro ls
     const pings = [];
     for await (const m of await nc.requestMany('$SRV.PING', '', { maxWait: 1000 })) pings.push(json(m));
-    expect(pings.find((p) => p.metadata?.node_id === nodeId)).toMatchObject({
-      type: 'io.nats.micro.v1.ping_response',
-      name: 'outpost-node',
-    });
+    const mine = pings.filter((p) => p.metadata?.node_id === nodeId);
+    expect(mine.every((p) => p.type === 'io.nats.micro.v1.ping_response')).toBe(true);
+    expect(mine.map((p) => p.name).sort()).toEqual([
+      'outpost-cluster',
+      'outpost-hardware',
+      'outpost-node',
+      'outpost-update',
+    ]);
 
     // nats kv get edge_status <node>.node  and  <node>.node.health
     const kv = await new Kvm(nc).open('edge_status');
@@ -183,13 +194,18 @@ describe('edge-node and node-agent processes', () => {
     );
   });
 
-  it('keeps serving through a NATS server restart', async () => {
+  it('keeps serving through a NATS server restart, every agent healthy again', async () => {
     dir = await mkdtemp(join(tmpdir(), 'outpost-e2e-'));
     const app = launch('edge-node');
     const nodeId = await nodeIdOf(app);
-    await ready(nodeId);
+    await healthy(nodeId);
     await nats.restart();
-    await ready(nodeId);
+    await healthy(nodeId);
+    await ready(nodeId).catch((err: unknown) => {
+      throw new Error(
+        `not serving after the restart (exit ${app.child.exitCode}): ${String(err)}\n${app.output().slice(-3000)}`,
+      );
+    });
     expect(app.child.exitCode).toBeNull();
   });
 });

@@ -189,6 +189,36 @@ function agentRootModule(
   return { module: AgentRootModule, imports: [RuntimeModule.forAgent(providers), definition.module] };
 }
 
+/** Start attempts before giving up (the unit's Restart= takes over then): a bus blip is not fatal. */
+const START_ATTEMPTS = 5;
+
+async function startWithRetries(
+  definitions: readonly AgentDefinition[],
+  options: MainOptions,
+  logger: JsonLogger,
+): Promise<RunningSuite | number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startSuite(definitions, options);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        logger.error(`configuration: ${err.message}`, 'Runtime');
+        return EXIT.config;
+      }
+      if (attempt >= START_ATTEMPTS) {
+        logger.error(err, 'Runtime');
+        return EXIT.failure;
+      }
+      const wait = 500 * 2 ** (attempt - 1);
+      logger.warn(
+        `start failed (${String(err)}); attempt ${attempt + 1} of ${START_ATTEMPTS} in ${wait} ms`,
+        'Runtime',
+      );
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
+
 function simulatedReboot(device: Device): Promise<'reboot'> {
   if (!(device instanceof SimulatedDevice)) return new Promise(() => undefined);
   // Resolve only: the reboot is requested from inside a handler, which must finish before the drain.
@@ -229,13 +259,9 @@ export async function runMain(
   });
   let suite: RunningSuite;
   for (;;) {
-    try {
-      suite = await startSuite(definitions, options);
-    } catch (err) {
-      const config = err instanceof ConfigError;
-      fallback.error(config ? `configuration: ${(err as Error).message}` : err, 'Runtime');
-      return config ? EXIT.config : EXIT.failure;
-    }
+    const started = await startWithRetries(definitions, options, fallback);
+    if (typeof started === 'number') return started;
+    suite = started;
     await notifier.notify('READY=1', `STATUS=serving node ${suite.nodeId}`);
     notifier.startWatchdog();
     await options.onStarted?.(suite);
