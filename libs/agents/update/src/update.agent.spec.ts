@@ -158,18 +158,30 @@ describe('update agent on a real bus and a simulated device', () => {
     expect(http.requestsFor('/x.img')).toEqual([]);
   });
 
-  it('refuses .xz images with a typed error naming the limitation', async () => {
+  it('decodes an .xz image in the stream and verifies it', async () => {
     const manifest = manifestFor(
       '1.0.0',
-      http.serve('/os.img.xz', { body: image.raw }),
+      http.serve('/os.img.xz', { body: image.xz }),
       image,
       keys.privateKey,
     );
-    const reply = await request('download', downloadBody(manifest));
-    expect(reply.code).toBe('501');
-    expect(String(reply.body.message)).toMatch(/\.xz images are not supported/);
-    expect((await stateIs('FAILED')).reason).toBe('FAILURE_REASON_UNSUPPORTED_FORMAT');
-    expect(http.requestsFor('/os.img.xz')).toEqual([]);
+    expect((await request('download', downloadBody(manifest))).code).toBeUndefined();
+    expect((await stateIs('DOWNLOADED')).state).toBe('UPDATE_STATE_DOWNLOADED');
+    expect(http.requestsFor('/os.img.xz').length).toBeGreaterThan(0);
+    expect((await request('abort')).code).toBeUndefined();
+  });
+
+  it('fails a corrupt .xz stream on its checksum', async () => {
+    const corrupt = Buffer.from(image.xz);
+    corrupt[corrupt.length >> 1] ^= 0xff;
+    const manifest = manifestFor(
+      '1.0.0',
+      http.serve('/bad.img.xz', { body: corrupt }),
+      image,
+      keys.privateKey,
+    );
+    await request('download', downloadBody(manifest));
+    expect((await stateIs('FAILED')).reason).toBe('FAILURE_REASON_CHECKSUM');
   });
 
   it('answers bad requests with typed errors', async () => {

@@ -155,12 +155,6 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
         });
         throw new ContractError(ErrorCode.PERMISSION_DENIED, `manifest refused: ${verdict.message}`);
       }
-      if (imageFormat(manifest.imageUrl) === 'xz') {
-        const message =
-          'imageUrl: .xz images are not supported: Node has no built-in xz decoder and none is installed; serve .gz or raw';
-        await this.fail('unsupported-format', message);
-        throw new ContractError(ErrorCode.UNIMPLEMENTED, message);
-      }
       const layout = await this.slots();
       if (manifest.size > BigInt(layout.inactive.size)) {
         const message = `size ${manifest.size}: larger than slot ${layout.inactive.slot} (${layout.inactive.size} bytes)`;
@@ -315,7 +309,7 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
       await downloadImage(
         {
           url: manifest.imageUrl,
-          format: imageFormat(manifest.imageUrl) === 'gz' ? 'gz' : 'raw',
+          format: imageFormat(manifest.imageUrl),
           size,
           sha256: manifest.sha256,
           dir: this.dir,

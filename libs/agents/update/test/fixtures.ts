@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { execFileSync } from 'node:child_process';
 import { create, toJson } from '@bufbuild/protobuf';
 import { UpdateManifestSchema, type UpdateManifest } from '@outpost/contracts';
 
@@ -85,12 +86,19 @@ export class ImageServer {
 export interface TestImage {
   raw: Buffer;
   gz: Buffer;
+  /** The same image as .xz (the xz CLI, from Debian's xz-utils). */
+  xz: Buffer;
   sha256: string;
 }
 
 export function makeImage(bytes: number): TestImage {
   const raw = randomBytes(bytes);
-  return { raw, gz: gzipSync(raw), sha256: createHash('sha256').update(raw).digest('hex') };
+  return {
+    raw,
+    gz: gzipSync(raw),
+    xz: execFileSync('xz', ['--compress', '--stdout', '-0', '-T1'], { input: raw, maxBuffer: 1 << 30 }),
+    sha256: createHash('sha256').update(raw).digest('hex'),
+  };
 }
 
 export interface TestKeys {

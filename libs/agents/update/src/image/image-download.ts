@@ -16,6 +16,9 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createGunzip } from 'node:zlib';
+import xz from 'xz-decompress';
+
+const { XzReadableStream } = xz;
 import { hashRegion } from './slot-writer.js';
 
 export type DownloadFailure = 'download' | 'insufficient-storage' | 'checksum' | 'unsupported-format';
@@ -33,7 +36,8 @@ export class DownloadError extends Error {
 
 export interface DownloadSpec {
   url: string;
-  format: 'raw' | 'gz';
+  /** raw, or compressed and decompressed in the stream: gzip (zlib) or xz (xz-decompress, WebAssembly). */
+  format: 'raw' | 'gz' | 'xz';
   /** Bytes and SHA-256 of the decompressed image. */
   size: number;
   sha256: string;
@@ -55,6 +59,7 @@ export interface DownloadHooks {
 
 export const STAGED_IMAGE = 'staged.img';
 const IMAGE_PART = 'image.part';
+/** The compressed bytes received so far (gz or xz), replayed through the decoder on resume. */
 const GZ_PART = 'download.gz.part';
 const MAX_REDIRECTS = 5;
 
@@ -139,7 +144,7 @@ export async function downloadImage(spec: DownloadSpec, hooks: DownloadHooks = {
   }
   if ((await sizeOf(imagePart)) > spec.size) await discardStaged(spec.dir);
 
-  const gz = spec.format === 'gz';
+  const gz = spec.format !== 'raw'; // compressed: decoded from the first byte again on resume
   const already = gz ? 0 : await sizeOf(imagePart);
   const need = spec.size - already;
   const free = await freeBytes(spec.dir);
@@ -167,9 +172,12 @@ export async function downloadImage(spec: DownloadSpec, hooks: DownloadHooks = {
       }
     };
     if (gz) {
-      await pipeline(servedBytes(spec, hooks, gzPart, 0), createGunzip(), async (inflated) => {
-        for await (const chunk of inflated as AsyncIterable<Buffer>) await sink(chunk);
-      });
+      const consume = async (inflated: AsyncIterable<Buffer>) => {
+        for await (const chunk of inflated) await sink(chunk);
+      };
+      const source = servedBytes(spec, hooks, gzPart, 0);
+      if (spec.format === 'xz') await consume(unxz(source));
+      else await pipeline(source, createGunzip(), consume);
     } else {
       // Resume: the bytes already on disk are hashed, not fetched again.
       if (already > 0) {
@@ -201,6 +209,17 @@ export async function downloadImage(spec: DownloadSpec, hooks: DownloadHooks = {
   await rm(gzPart, { force: true });
   hooks.onStaged?.();
   return staged;
+}
+
+/** xz decoding in the stream; a corrupt or truncated stream is the wrong image (checksum). */
+async function* unxz(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const decoded = new XzReadableStream(ReadableStream.from(source));
+  try {
+    for await (const chunk of decoded) yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  } catch (err) {
+    if (err instanceof DownloadError) throw err;
+    throw new DownloadError('checksum', `the .xz stream is corrupt: ${(err as Error).message}`);
+  }
 }
 
 /**
