@@ -15,6 +15,9 @@ import { join, resolve } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { eventually, simulatedNodeEnv, startNatsServer } from '@outpost/testing';
 import { scanOnce } from '@outpost/agent-hardware';
+import { installImageFile } from '@outpost/agent-update';
+import { openSync, closeSync, writeSync, ftruncateSync } from 'node:fs';
+import { randomFillSync } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 
 const root = resolve(new URL('../..', import.meta.url).pathname);
@@ -194,6 +197,50 @@ async function main() {
     );
     console.log(
       `  no-change rescan               ${scanMs.toFixed(1).padStart(7)} ms   ${(scanMs / shellMs).toFixed(2)}x baseline (publishes nothing)`,
+    );
+    // --- install throughput ---
+    const MiB = 1024 * 1024;
+    const imageMiB = Number(process.env.BENCH_IMAGE_MIB || 256);
+    const imgDir = mkdtempSync(join(tmpdir(), 'outpost-bench-img-'));
+    const image = join(imgDir, 'image.raw');
+    const disk = join(imgDir, 'disk.img');
+    const fd = openSync(image, 'w');
+    const block = Buffer.alloc(4 * MiB);
+    for (let i = 0; i < imageMiB / 4; i++) writeSync(fd, randomFillSync(block));
+    closeSync(fd);
+    const diskFd = openSync(disk, 'w');
+    ftruncateSync(diskFd, (imageMiB + 2) * MiB);
+    closeSync(diskFd);
+    const target = { path: disk, offset: MiB, size: (imageMiB + 1) * MiB };
+    const ours = [];
+    const tools = [];
+    for (let r = 0; r < 3; r++) {
+      let t0 = process.hrtime.bigint();
+      execFileSync('sha256sum', [image]);
+      execFileSync('dd', [
+        `if=${image}`,
+        `of=${disk}`,
+        'bs=4M',
+        'seek=1M',
+        'oflag=seek_bytes',
+        'conv=fsync,notrunc',
+        'status=none',
+      ]);
+      tools.push(Number(process.hrtime.bigint() - t0) / 1e9);
+      t0 = process.hrtime.bigint();
+      await installImageFile(image, target);
+      ours.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    }
+    rmSync(imgDir, { recursive: true, force: true });
+    const oursS = quantile(Float64Array.from(ours).sort(), 0.5);
+    const toolsS = quantile(Float64Array.from(tools).sort(), 0.5);
+    const installRatio = toolsS / oursS;
+    console.log(`install throughput, ${imageMiB} MiB image (median of 3, alternating)`);
+    console.log(
+      `  sha256sum + dd conv=fsync      ${(imageMiB / toolsS).toFixed(0).padStart(7)} MiB/s   (baseline)`,
+    );
+    console.log(
+      `  update agent (hash+write+fsync+read-back) ${(imageMiB / oursS).toFixed(0).padStart(5)} MiB/s   ${installRatio.toFixed(2)}x baseline, target >= 0.9x: ${installRatio >= 0.9 ? 'met' : 'MISSED'}`,
     );
     if (process.env.BENCH_STRICT === '1' && !ok) process.exitCode = 1;
   } finally {
