@@ -75,6 +75,19 @@ describe('SimulatedDevice', () => {
     expect((await device.bootRecord()).slot).toBe('a');
   });
 
+  it('falls back by boot counting when the new slot does not boot at all', async () => {
+    const loader = device.bootLoader();
+    await loader.setDefault('outpost-a.conf');
+    await loader.writeEntry({ ...B, version: '2.0.0' }, 3);
+    await device.setSlotBootable('b', false);
+    // Even as the default, b fails every try; out of tries it sorts last and a boots.
+    await loader.setDefault('outpost-*');
+    await device.reboot('try the broken b');
+    expect((await device.bootRecord()).slot).toBe('a');
+    expect((await loader.find(B.id))?.fileName).toBe('outpost-b+0-3.conf');
+    await device.setSlotBootable('b', true);
+  });
+
   it('shows bootctl exactly what it believes: entries, order, tries and default', async () => {
     const loader = device.bootLoader();
     await loader.writeEntry({ ...B, version: '1.2.0' }, 3);

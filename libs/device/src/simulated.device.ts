@@ -6,6 +6,7 @@
  *   esp/                                                        the ESP tree (loader/loader.conf, loader/entries)
  *   power/boot.json                                             the current boot: slot, entry, count, time
  *   power/oneshot                                               stands in for the LoaderEntryOneShot EFI variable
+ *   power/unbootable                                            slots that fail to boot (one per line), for tests
  * reboot() picks the next entry exactly like systemd-boot (one-shot, then default, entries out of tries
  * last, counting down tries), records it as the running boot and tells the listeners (who restart the
  * agents).
@@ -13,7 +14,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterBootAttempt, selectEntry, slotOfEntry } from './boot/bls.js';
+import { afterBootAttempt, selectEntry, slotOfEntry, type BootEntry } from './boot/bls.js';
 import { EspBootLoader, type OneShotStore } from './boot/esp-boot-loader.js';
 import {
   parseMachineId,
@@ -142,18 +143,41 @@ export class SimulatedDevice implements Device {
     return () => this.rebootListeners.delete(listener);
   }
 
+  /**
+   * Makes a slot fail to boot (or boot again): a boot that picks it dies before userspace, so the
+   * firmware counts the try and boots again, like a kernel that panics and a watchdog that resets.
+   */
+  async setSlotBootable(slot: string, bootable: boolean): Promise<void> {
+    const path = join(this.dir, 'power', 'unbootable');
+    const current = new Set(((await readOptional(path)) ?? '').split('\n').filter(Boolean));
+    if (bootable) current.delete(slot);
+    else current.add(slot);
+    await mkdir(join(this.dir, 'power'), { recursive: true });
+    await writeFile(path, [...current].map((s) => `${s}\n`).join(''));
+  }
+
   async reboot(_reason: string): Promise<void> {
-    const entries = await this.loader.entries();
-    const chosen = selectEntry(entries, await this.loader.defaultPattern(), await this.loader.oneShot());
-    await this.loader.clearOneShot(); // the firmware variable is consumed by the boot that reads it
-    if (!chosen) throw new Error(`simulated firmware: no boot entry in ${this.loader.espDir}`);
-    await this.loader.renameEntryFile(chosen.fileName, afterBootAttempt(chosen));
+    const unbootable = new Set(
+      ((await readOptional(join(this.dir, 'power', 'unbootable'))) ?? '').split('\n').filter(Boolean),
+    );
+    let chosen: BootEntry | undefined;
+    // Each failed boot consumes one try; a bounded number of resets, then the device stays down.
+    for (let attempt = 0; attempt < 16; attempt++) {
+      const entries = await this.loader.entries();
+      chosen = selectEntry(entries, await this.loader.defaultPattern(), await this.loader.oneShot());
+      await this.loader.clearOneShot(); // the firmware variable is consumed by the boot that reads it
+      if (!chosen) throw new Error(`simulated firmware: no boot entry in ${this.loader.espDir}`);
+      await this.loader.renameEntryFile(chosen.fileName, afterBootAttempt(chosen));
+      if (!unbootable.has(slotOfEntry(chosen) ?? '')) break;
+      if (attempt === 15) throw new Error(`simulated firmware: no entry boots (last tried ${chosen.id})`);
+    }
+    const booted = chosen as BootEntry;
     const previous = await this.bootRecord();
     const record: BootRecord = {
       bootedAt: new Date().toISOString(),
       bootCount: previous.bootCount + 1,
-      slot: slotOfEntry(chosen) ?? previous.slot,
-      entryId: chosen.id,
+      slot: slotOfEntry(booted) ?? previous.slot,
+      entryId: booted.id,
     };
     await mkdir(join(this.dir, 'power'), { recursive: true });
     await writeFile(join(this.dir, 'power', 'boot.json'), JSON.stringify(record));
