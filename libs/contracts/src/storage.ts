@@ -6,6 +6,7 @@
  *                 <nodeId>.node.identity     the node's identity
  *                 <nodeId>.hardware.inventory  latest hardware Inventory
  *                 <nodeId>.cluster.state   latest ClusterStatus of the cluster agent
+ *                 <nodeId>.update.state    latest UpdateStatus of the platform-update agent
  */
 import type { AgentId } from './agents.js';
 import { assertToken, wildcards } from './subjects.js';
@@ -28,4 +29,6 @@ export const kvKeys = {
   hardwareInventory: (nodeId: string) => `${assertToken('node id', nodeId)}.hardware.inventory`,
   /** The cluster agent's latest ClusterStatus (edge_status). */
   clusterState: (nodeId: string) => `${assertToken('node id', nodeId)}.cluster.state`,
+  /** The platform-update agent's latest UpdateStatus (edge_status). */
+  updateState: (nodeId: string) => `${assertToken('node id', nodeId)}.update.state`,
 } as const;

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Kvm } from '@nats-io/kv';
 import type { Msg, NatsConnection } from '@nats-io/nats-core';
 import { JsonLogger, startSuite, type RunningSuite } from '@outpost/agent-runtime';
 import { SimulatedDevice } from '@outpost/device';
@@ -273,6 +274,12 @@ describe('update agent on a real bus and a simulated device', () => {
       'UPDATE_STATE_REBOOTING>UPDATE_STATE_VERIFYING',
       'UPDATE_STATE_VERIFYING>UPDATE_STATE_COMMITTED',
     ]);
+    // The latest status is mirrored in KV edge_status for `nats kv get`.
+    const kv = await new Kvm(nc).open('edge_status');
+    await eventually(async () => {
+      const entry = await kv.get(`${nodeId}.update.state`);
+      expect(entry?.json<{ state: string }>().state).toBe('UPDATE_STATE_COMMITTED');
+    });
   });
 
   it('rolls a .gz update back: the new entry is marked bad and the node reboots into the previous slot', async () => {

@@ -24,7 +24,9 @@ import { create, fromJson, toJson } from '@bufbuild/protobuf';
 import { durationFromMs, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import {
   ContractError,
+  encode,
   ErrorCode,
+  kvKeys,
   FailureReason,
   OepStatus,
   UpdateApi,
@@ -34,11 +36,12 @@ import {
   type UpdateManifest,
   type UpdateStatus,
 } from '@outpost/contracts';
-import { BusClient } from '@outpost/bus';
+import { BusClient, type BusStores } from '@outpost/bus';
 import {
   AGENT_CONTEXT,
   AGENT_LOGGER,
   AGENT_SETTINGS,
+  BUS_STORES,
   StatusReporter,
   type AgentContext,
   type SettingsOf,
@@ -103,6 +106,7 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
     private readonly client: BusClient,
     private readonly status: StatusReporter,
     @Inject(AGENT_LOGGER) private readonly logger: LoggerService,
+    @Inject(BUS_STORES) private readonly stores: BusStores,
   ) {
     this.dir = join(ctx.paths.stateDir, 'update');
     this.store = new UpdateStateStore(this.dir);
@@ -557,6 +561,19 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
     this.publish(() =>
       this.client.publish(UpdateApi.evt.state, { from: UpdateState[from], status: this.toStatus() }),
     );
+    this.mirrorToKv();
+  }
+
+  /** The latest status in KV edge_status (<nodeId>.update.state), for `nats kv get` and watchers. */
+  private mirrorToKv(): void {
+    const c = this.client.connection;
+    if (c.isClosed() || c.isDraining()) return;
+    const status = create(UpdateStatusSchema, this.toStatus());
+    this.stores.status
+      .put(kvKeys.updateState(this.ctx.nodeId), encode(UpdateStatusSchema, status))
+      .catch((err: unknown) => {
+        this.logger.warn(`update status not written to KV: ${String(err)}`, 'Update');
+      });
   }
 
   private async fail(reason: Reason, detail: string, change: Partial<UpdateRecord> = {}): Promise<void> {
