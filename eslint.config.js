@@ -51,6 +51,10 @@ export default tseslint.config(
             { sourceTag: 'scope:hardware', onlyDependOnLibsWithTags: ['scope:hardware', 'scope:shared'] },
             { sourceTag: 'scope:cluster', onlyDependOnLibsWithTags: ['scope:cluster', 'scope:shared'] },
             { sourceTag: 'scope:update', onlyDependOnLibsWithTags: ['scope:update', 'scope:shared'] },
+            {
+              sourceTag: 'scope:orchestrator',
+              onlyDependOnLibsWithTags: ['scope:orchestrator', 'scope:shared'],
+            },
             { sourceTag: 'scope:suite', onlyDependOnLibsWithTags: ['*'] },
           ],
         },

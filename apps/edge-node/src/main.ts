@@ -5,11 +5,12 @@
 import { ClusterAgent } from '@outpost/agent-cluster';
 import { HardwareAgent } from '@outpost/agent-hardware';
 import { NodeAgent } from '@outpost/agent-node';
+import { OrchestratorAgent } from '@outpost/agent-orchestrator';
 import { runMain, type RunningSuite } from '@outpost/agent-runtime';
 import { UpdateAgent } from '@outpost/agent-update';
 import { inspectHelp } from './inspect-help.js';
 
-const agents = [NodeAgent, HardwareAgent, ClusterAgent, UpdateAgent];
+const agents = [NodeAgent, HardwareAgent, ClusterAgent, UpdateAgent, OrchestratorAgent];
 
 const env: NodeJS.ProcessEnv = {
   // All-in-one: the node is healthy when every agent of this process is READY, unless configured.

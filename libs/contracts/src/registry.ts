@@ -5,6 +5,7 @@ import { ClusterApi } from './apis/cluster.api.js';
 import { HardwareApi } from './apis/hardware.api.js';
 import { NodeApi } from './apis/node.api.js';
 import { UpdateApi } from './apis/update.api.js';
+import { OrchestratorApi } from './apis/orchestrator.api.js';
 
 /** Every agent API of the suite, by agent id. Each agent's entries live in apis/<agent>.api.ts. */
 export const CATALOG: Partial<Record<AgentId, AgentApi>> = {
@@ -12,6 +13,7 @@ export const CATALOG: Partial<Record<AgentId, AgentApi>> = {
   hardware: HardwareApi,
   cluster: ClusterApi,
   update: UpdateApi,
+  orchestrator: OrchestratorApi,
 };
 
 const byPattern = new Map<string, CommandDef | EventDef>();

@@ -31,4 +31,11 @@ export const kvKeys = {
   clusterState: (nodeId: string) => `${assertToken('node id', nodeId)}.cluster.state`,
   /** The platform-update agent's latest UpdateStatus (edge_status). */
   updateState: (nodeId: string) => `${assertToken('node id', nodeId)}.update.state`,
+  /** The orchestrator's desired update of a node (edge_desired): DesiredUpdate JSON. */
+  desiredUpdate: (nodeId: string) => `${assertToken('node id', nodeId)}.update`,
+  /** The orchestrator's run history of a node (edge_status): HistoryReply. */
+  orchestratorHistory: (nodeId: string) => `${assertToken('node id', nodeId)}.orchestrator.history`,
+  /** A rollout lease of the update orchestrators of one group (edge_status): slot 0..maxParallel-1. */
+  rolloutLease: (group: string, slot: number) =>
+    `rollout.${assertToken('rollout group', group)}.lease-${slot}`,
 } as const;

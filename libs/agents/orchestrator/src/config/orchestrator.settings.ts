@@ -1,0 +1,69 @@
+/** The update orchestrator's settings: <configDir>/orchestrator.json or OUTPOST_ORCHESTRATOR_* variables. */
+import type { SettingsSpec } from '@outpost/agent-runtime';
+
+export const orchestratorSettings = {
+  expectedUpdateMinutes: {
+    kind: 'int',
+    default: 30,
+    min: 1,
+    max: 1440,
+    unit: 'min',
+    description:
+      'time an install + reboot + health trial is expected to take; an install starts only with this much window left',
+  },
+  minimumWindowLeftMinutes: {
+    kind: 'int',
+    default: 0,
+    min: 0,
+    max: 1440,
+    unit: 'min',
+    description: 'a floor on the window time left at install start (used when above expectedUpdateMinutes)',
+  },
+  jitterPercent: {
+    kind: 'int',
+    default: 25,
+    min: 0,
+    max: 90,
+    unit: '%',
+    description:
+      'nodes spread their start over this first part of a window (deterministic: a hash of the node id)',
+  },
+  trialPollMs: {
+    kind: 'int',
+    default: 2_000,
+    min: 100,
+    max: 60_000,
+    unit: 'ms',
+    description: 'how often the health trial asks for node health and reruns the checks',
+  },
+  updateStatusPollMs: {
+    kind: 'int',
+    default: 5_000,
+    min: 100,
+    max: 600_000,
+    unit: 'ms',
+    description:
+      'while the update agent works, its status is also read this often (events drive it otherwise)',
+  },
+  offNodeChecksCount: {
+    kind: 'bool',
+    default: false,
+    description: 'count a failed offNode check as a device failure (default: reported only)',
+  },
+  leaseRetryMs: {
+    kind: 'int',
+    default: 30_000,
+    min: 100,
+    max: 3_600_000,
+    unit: 'ms',
+    description:
+      'with a full rollout group, the lease is tried again this often (or when the first lease expires)',
+  },
+  historyLength: {
+    kind: 'int',
+    default: 50,
+    min: 1,
+    max: 1000,
+    description: 'runs kept in the history (oldest dropped)',
+  },
+} as const satisfies SettingsSpec;

@@ -1,0 +1,295 @@
+/**
+ * The update orchestrator driving the real update agent and node agent on a real nats-server and a
+ * SimulatedDevice (GPT disk image, ESP with systemd-boot counting), with images served over HTTP.
+ * A simulated reboot is played as the boot would: the suite stops and starts again (runMain does
+ * this in an app). Windows are written relative to Date.now(), so the real clock drives them.
+ * Scenarios: commit; a required agent missing after the reboot -> rollback; the new slot does not
+ * boot -> fallback reported; a window too short -> waits (and a bad desired state is rejected); the
+ * old slot unhealthy too after the rollback -> HALTED; a full rollout group waits for its lease.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { toJson } from '@bufbuild/protobuf';
+import type { Msg, NatsConnection } from '@nats-io/nats-core';
+import { Kvm, type KV } from '@nats-io/kv';
+import { JsonLogger, startSuite, type RunningSuite } from '@outpost/agent-runtime';
+import { KV_DESIRED, KV_STATUS, UpdateManifestSchema, type UpdateManifest } from '@outpost/contracts';
+import { SimulatedDevice } from '@outpost/device';
+import { NodeAgent } from '@outpost/agent-node';
+import { UpdateAgent } from '@outpost/agent-update';
+import {
+  connectTo,
+  eventually,
+  simulatedNodeEnv,
+  startNatsServer,
+  type NatsServerHandle,
+} from '@outpost/testing';
+import { OrchestratorAgent } from '@outpost/agent-orchestrator';
+import {
+  ImageServer,
+  makeImage,
+  makeKeys,
+  manifestFor,
+  type TestImage,
+} from '../../libs/agents/update/test/fixtures.js';
+
+type Json = Record<string, unknown>;
+const json = (m: Msg) => JSON.parse(new TextDecoder().decode(m.data)) as Json;
+const MiB = 1024 * 1024;
+const MINUTE = 60_000;
+const localUtc = (ms: number) => new Date(ms).toISOString().slice(0, 16);
+const HEALTHY_AGENTS = 'node,update,orchestrator';
+
+describe('update orchestrator with the update and node agents', () => {
+  let nats: NatsServerHandle;
+  let nc: NatsConnection;
+  let desiredKv: KV;
+  let statusKv: KV;
+  const http = new ImageServer();
+  const keys = makeKeys();
+  let image: TestImage;
+  const cleanups: (() => Promise<void>)[] = [];
+
+  beforeAll(async () => {
+    nats = await startNatsServer();
+    await http.start();
+    nc = await connectTo(nats);
+    image = makeImage(2 * MiB + 777);
+  });
+
+  afterAll(async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    await nc?.close();
+    await nats?.stop();
+    await http.stop();
+  });
+
+  /** One simulated node (own dir, own node id) running node + update + orchestrator in one suite. */
+  async function startNode(name: string) {
+    const dir = await mkdtemp(join(tmpdir(), `outpost-orch-${name}-`));
+    const baseEnv = simulatedNodeEnv(dir, nats.url, {
+      OUTPOST_NODE_ID: `orch-${name}`,
+      OUTPOST_UPDATE_TRUSTED_KEYS: keys.publicBase64,
+      OUTPOST_NODE_REQUIRED_AGENTS: HEALTHY_AGENTS,
+      OUTPOST_ORCHESTRATOR_JITTER_PERCENT: '0',
+      OUTPOST_ORCHESTRATOR_EXPECTED_UPDATE_MINUTES: '30',
+      OUTPOST_ORCHESTRATOR_TRIAL_POLL_MS: '200',
+      OUTPOST_ORCHESTRATOR_UPDATE_STATUS_POLL_MS: '200',
+      OUTPOST_ORCHESTRATOR_LEASE_RETRY_MS: '200',
+    });
+    const node = {
+      dir,
+      suite: undefined as RunningSuite | undefined,
+      nodeId: '',
+      rebooted: Promise.resolve(),
+      async start(extra: NodeJS.ProcessEnv = {}) {
+        node.suite = await startSuite([NodeAgent, UpdateAgent, OrchestratorAgent], {
+          env: { ...baseEnv, ...extra },
+          logger: new JsonLogger({ agent: 'edge-node' }, (process.env.E2E_LOG as 'error') ?? 'error'),
+        });
+        node.nodeId = node.suite.nodeId;
+        const device = node.suite.device;
+        if (!(device instanceof SimulatedDevice)) throw new Error('expected the simulated device');
+        node.rebooted = new Promise((resolve) => device.onReboot(() => resolve()));
+      },
+      /** Waits for the simulated reboot, then restarts every agent as the boot would. */
+      async afterReboot(extra: NodeJS.ProcessEnv = {}) {
+        await node.rebooted;
+        await node.suite?.stop('simulated reboot');
+        await node.start(extra);
+      },
+      device: () => SimulatedDevice.open(join(dir, 'device')),
+      async request(agent: string, verb: string, body = '{}') {
+        const msg = await nc.request(`edge.${node.nodeId}.${agent}.cmd.${verb}`, body, { timeout: 10_000 });
+        return { body: json(msg), code: msg.headers?.get('Nats-Service-Error-Code') };
+      },
+      async stateIs(state: string, timeout = 45_000) {
+        return eventually(async () => {
+          const { body } = await node.request('orchestrator', 'status');
+          expect(body.state).toBe(`ORCHESTRATION_STATE_${state}`);
+          return body;
+        }, timeout);
+      },
+    };
+    cleanups.push(async () => {
+      await node.suite?.stop('test done');
+      await rm(dir, { recursive: true, force: true });
+    });
+    await node.start();
+    return node;
+  }
+
+  function desired(manifest: UpdateManifest, windows: Json[], over: Json = {}): string {
+    return JSON.stringify({
+      manifest: toJson(UpdateManifestSchema, manifest),
+      windows,
+      healthPolicy: {
+        deadlineSeconds: 5,
+        checks: [{ name: 'true', command: ['/bin/true'], required: true, timeoutSeconds: 5 }],
+      },
+      retry: 0,
+      ...over,
+    });
+  }
+  const openNow = (minutes: number) => ({
+    timeZone: 'UTC',
+    single: { start: localUtc(Date.now() - 2 * MINUTE), end: localUtc(Date.now() + minutes * MINUTE) },
+  });
+
+  beforeAll(async () => {
+    desiredKv = await new Kvm(nc).open(KV_DESIRED);
+    statusKv = await new Kvm(nc).open(KV_STATUS);
+  });
+
+  it('(1) a window open now: download, install, reboot, health passes, COMMITTED on slot b', async () => {
+    const node = await startNode('commit');
+    const url = http.serve('/commit.img', { body: image.raw });
+    await desiredKv.put(
+      `${node.nodeId}.update`,
+      desired(manifestFor('2.0.0', url, image, keys.privateKey), [openNow(180)]),
+    );
+    await node.afterReboot();
+    const status = await node.stateIs('COMMITTED');
+    expect(status).toMatchObject({ version: '2.0.0', updateState: 'UPDATE_STATE_COMMITTED' });
+    const device = await node.device();
+    expect((await device.slots()).active.slot).toBe('b');
+    expect(await device.bootLoader().defaultPattern()).toBe('outpost-b.conf');
+    const { body } = await node.request('orchestrator', 'history');
+    expect(body.runs).toEqual([
+      expect.objectContaining({
+        version: '2.0.0',
+        result: 'ORCHESTRATION_STATE_COMMITTED',
+        reason: expect.stringMatching(/health trial passed/),
+      }),
+    ]);
+  });
+
+  it('(2) a required agent never READY after the reboot: ROLLED_BACK to slot a', async () => {
+    const node = await startNode('rollback');
+    const url = http.serve('/rollback.img', { body: image.raw });
+    await desiredKv.put(
+      `${node.nodeId}.update`,
+      desired(manifestFor('2.1.0', url, image, keys.privateKey), [openNow(180)]),
+    );
+    // The new slot boots, but the node never gets healthy: hardware is required and not running.
+    await node.afterReboot({ OUTPOST_NODE_REQUIRED_AGENTS: `${HEALTHY_AGENTS},hardware` });
+    await node.stateIs('ROLLING_BACK');
+    await node.afterReboot();
+    const status = await node.stateIs('ROLLED_BACK');
+    expect(String(status.detail)).toMatch(/health trial failed.*hardware/);
+    const device = await node.device();
+    expect((await device.slots()).active.slot).toBe('a');
+    const update = await node.request('update', 'status');
+    expect(update.body).toMatchObject({ state: 'UPDATE_STATE_ROLLED_BACK', reason: 'FAILURE_REASON_HEALTH' });
+    // Not retried while the desired state stays the same.
+    await node.suite?.stop('check no retry');
+    await node.start();
+    expect((await node.stateIs('ROLLED_BACK')).version).toBe('2.1.0');
+    const { body } = await node.request('orchestrator', 'history');
+    expect(body.runs).toHaveLength(1);
+    // Bumping retry starts a new run of the same version.
+    const tomorrow = Date.now() + 24 * 60 * MINUTE;
+    const later = {
+      timeZone: 'UTC',
+      single: { start: localUtc(tomorrow), end: localUtc(tomorrow + 120 * MINUTE) },
+    };
+    await desiredKv.put(
+      `${node.nodeId}.update`,
+      desired(manifestFor('2.1.0', url, image, keys.privateKey), [later], { retry: 1 }),
+    );
+    expect(await node.stateIs('WAITING_WINDOW')).toMatchObject({ version: '2.1.0', retry: 1 });
+  });
+
+  it('(3) the previous slot is unhealthy too after the rollback: HALTED, no second fallback', async () => {
+    const node = await startNode('halt');
+    const url = http.serve('/halt.img', { body: image.raw });
+    await desiredKv.put(
+      `${node.nodeId}.update`,
+      desired(manifestFor('2.4.0', url, image, keys.privateKey), [openNow(180)]),
+    );
+    const broken = { OUTPOST_NODE_REQUIRED_AGENTS: `${HEALTHY_AGENTS},hardware` };
+    await node.afterReboot(broken);
+    await node.stateIs('ROLLING_BACK');
+    await node.afterReboot(broken);
+    const status = await node.stateIs('HALTED');
+    expect(String(status.detail)).toMatch(/previous slot is unhealthy too/);
+    expect((await (await node.device()).slots()).active.slot).toBe('a');
+    const { body } = await node.request('orchestrator', 'history');
+    expect(body.runs).toEqual([expect.objectContaining({ result: 'ORCHESTRATION_STATE_HALTED' })]);
+  });
+
+  it('(4) the new slot does not boot: the loader falls back, ROLLED_BACK on the next start', async () => {
+    const node = await startNode('fallback');
+    await (await node.device()).setSlotBootable('b', false);
+    const url = http.serve('/fallback.img', { body: image.raw });
+    await desiredKv.put(
+      `${node.nodeId}.update`,
+      desired(manifestFor('2.2.0', url, image, keys.privateKey), [openNow(180)]),
+    );
+    await node.afterReboot();
+    const status = await node.stateIs('ROLLED_BACK');
+    expect(String(status.detail)).toMatch(/did not boot.*BOOT_FALLBACK/);
+    expect((await (await node.device()).slots()).active.slot).toBe('a');
+  });
+
+  it('(5) a window too short for the update: waits for the next one; a bad desired state is rejected', async () => {
+    const node = await startNode('short');
+    const url = http.serve('/short.img', { body: image.raw });
+    const tomorrow = Date.now() + 24 * 60 * MINUTE;
+    const later = {
+      timeZone: 'UTC',
+      single: { start: localUtc(tomorrow), end: localUtc(tomorrow + 120 * MINUTE) },
+    };
+    await desiredKv.put(
+      `${node.nodeId}.update`,
+      desired(manifestFor('2.3.0', url, image, keys.privateKey), [openNow(10), later]),
+    );
+    const status = await node.stateIs('WAITING_WINDOW');
+    expect(String(status.detail)).toMatch(/outside every maintenance window; next opens at/);
+    expect(Date.parse(String((status.nextWindow as Json).start))).toBe(
+      Date.parse(`${localUtc(tomorrow)}:00Z`),
+    );
+    const windows = await node.request('orchestrator', 'windows', '{"count":3}');
+    expect(windows.body.open).toBeDefined();
+    expect(windows.body.windows).toHaveLength(2);
+    expect((await node.request('update', 'status')).body.state).toBe('UPDATE_STATE_DOWNLOADED');
+
+    await desiredKv.put(`${node.nodeId}.update`, '{"manifest": {"version": "x"}, "windows": "nope"}');
+    await eventually(async () => {
+      const { body } = await node.request('orchestrator', 'status');
+      expect(String(body.rejected)).toMatch(/rejected/);
+      expect(body.state).toBe('ORCHESTRATION_STATE_WAITING_WINDOW');
+    });
+    const tooMany = await node.request('orchestrator', 'windows', '{"count":500}');
+    expect(tooMany.code).toBe('422');
+  });
+
+  it('(6) a full rollout group waits for a lease, then updates and gives the lease back', async () => {
+    const node = await startNode('lease');
+    const key = 'rollout.canary.lease-0';
+    await statusKv.put(
+      key,
+      JSON.stringify({ holder: 'other-node', version: '9', expiresAt: Date.now() + 3_600_000 }),
+    );
+    const url = http.serve('/lease.img', { body: image.raw });
+    await desiredKv.put(
+      `${node.nodeId}.update`,
+      desired(manifestFor('2.5.0', url, image, keys.privateKey), [openNow(180)], {
+        rolloutGroup: 'canary',
+        maxParallel: 1,
+      }),
+    );
+    await eventually(async () => {
+      const status = await node.stateIs('WAITING_WINDOW');
+      expect(String(status.detail)).toMatch(/rollout group canary is full \(1 of 1/);
+    });
+    expect((await node.request('update', 'status')).body.state).toBe('UPDATE_STATE_DOWNLOADED');
+    await statusKv.delete(key);
+    await node.afterReboot();
+    await node.stateIs('COMMITTED');
+    const entry = await statusKv.get(key);
+    expect(entry?.operation).toBe('DEL');
+  });
+});
