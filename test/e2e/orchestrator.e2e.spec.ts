@@ -8,6 +8,8 @@
  * old slot unhealthy too after the rollback -> HALTED; a full rollout group waits for its lease.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +42,30 @@ const json = (m: Msg) => JSON.parse(new TextDecoder().decode(m.data)) as Json;
 const MiB = 1024 * 1024;
 const MINUTE = 60_000;
 const localUtc = (ms: number) => new Date(ms).toISOString().slice(0, 16);
+
+/** What the real bootctl reads from an ESP laid on a tmpfs: ids, default, tries left. */
+function bootctlList(espDir: string): { id: string; default: boolean; tries?: number }[] {
+  const mnt = mkdtempSync(join(tmpdir(), 'outpost-esp-'));
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mnt]);
+  try {
+    cpSync(espDir, mnt, { recursive: true });
+    const out = execFileSync('bootctl', [`--esp-path=${mnt}`, '--no-variables', '--no-pager', 'list'], {
+      env: { ...process.env, SYSTEMD_RELAX_ESP_CHECKS: '1' },
+      encoding: 'utf8',
+    });
+    return out
+      .split(/\n\s*\n/)
+      .filter((block) => /\bid: /.test(block))
+      .map((block) => ({
+        id: /\bid: (\S+)/.exec(block)?.[1] ?? '',
+        default: /title: .*\(default\)/.test(block),
+        tries: /tries: (\d+) left/.test(block) ? Number(/tries: (\d+) left/.exec(block)?.[1]) : undefined,
+      }));
+  } finally {
+    execFileSync('umount', [mnt]);
+    rmSync(mnt, { recursive: true, force: true });
+  }
+}
 const HEALTHY_AGENTS = 'node,update,orchestrator';
 
 describe('update orchestrator with the update and node agents', () => {
@@ -165,6 +191,30 @@ describe('update orchestrator with the update and node agents', () => {
       }),
     ]);
   });
+
+  it('(1b) set outside a window: downloads now, installs when the window opens, bootctl agrees', async () => {
+    const node = await startNode('later');
+    // The next whole minute at least 15 s away (windows are minute-precise): a window that opens soon.
+    const opens = Math.ceil((Date.now() + 15_000) / MINUTE) * MINUTE;
+    const url = http.serve('/later.img', { body: image.raw });
+    await desiredKv.put(
+      `${node.nodeId}.update`,
+      desired(manifestFor('3.0.0', url, image, keys.privateKey), [
+        { timeZone: 'UTC', single: { start: localUtc(opens), end: localUtc(opens + 180 * MINUTE) } },
+      ]),
+    );
+    const waiting = await node.stateIs('WAITING_WINDOW');
+    expect(Date.now()).toBeLessThan(opens); // still before the window: the download did not wait for it
+    expect(waiting.updateState).toBe('UPDATE_STATE_DOWNLOADED');
+    await node.afterReboot();
+    expect(Date.now()).toBeGreaterThanOrEqual(opens);
+    await node.stateIs('COMMITTED');
+    const device = await node.device();
+    expect((await device.slots()).active.slot).toBe('b');
+    const listed = bootctlList(device.espDir);
+    expect(listed.find((e) => e.default)?.id).toBe('outpost-b.conf');
+    expect(listed.find((e) => e.id === 'outpost-b.conf')?.tries).toBeUndefined(); // blessed
+  }, 150_000);
 
   it('(2) a required agent never READY after the reboot: ROLLED_BACK to slot a', async () => {
     const node = await startNode('rollback');
