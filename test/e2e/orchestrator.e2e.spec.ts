@@ -342,4 +342,41 @@ describe('update orchestrator with the update and node agents', () => {
     const entry = await statusKv.get(key);
     expect(entry?.operation).toBe('DEL');
   });
+
+  it('(7) three nodes in one rollout group with N=1: never two updating at once, all commit', async () => {
+    const nodes = await Promise.all(['fleet-a', 'fleet-b', 'fleet-c'].map((n) => startNode(n)));
+    const busy = new Set<string>();
+    let most = 0;
+    const inFlight = ['INSTALLING', 'REBOOTING', 'VERIFYING', 'ROLLING_BACK'].map(
+      (x) => `ORCHESTRATION_STATE_${x}`,
+    );
+    // Watch every node's orchestrator state events: at most one may be between install and verdict.
+    const sub = nc.subscribe('edge.*.orchestrator.evt.state', {
+      callback: (_e, m) => {
+        const body = json(m) as { status?: { state?: string } };
+        const node = m.subject.split('.')[1];
+        if (inFlight.includes(String(body.status?.state))) busy.add(node);
+        else busy.delete(node);
+        most = Math.max(most, busy.size);
+      },
+    });
+    const url = http.serve('/fleet.img', { body: image.raw });
+    const manifest = manifestFor('5.0.0', url, image, keys.privateKey);
+    for (const node of nodes) {
+      await desiredKv.put(
+        `${node.nodeId}.update`,
+        desired(manifest, [openNow(180)], { rolloutGroup: 'fleet', maxParallel: 1 }),
+      );
+    }
+    // Each node reboots in turn; restart its agents as the boot would, then wait for its verdict.
+    await Promise.all(
+      nodes.map(async (node) => {
+        await node.afterReboot();
+        await node.stateIs('COMMITTED', 120_000);
+      }),
+    );
+    sub.unsubscribe();
+    expect(most).toBe(1);
+    for (const node of nodes) expect((await (await node.device()).slots()).active.slot).toBe('b');
+  }, 240_000);
 });
