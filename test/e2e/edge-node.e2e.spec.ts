@@ -98,6 +98,7 @@ describe('edge-node and node-agent processes', () => {
       'outpost-hardware',
       'outpost-node',
       'outpost-orchestrator',
+      'outpost-telemetry',
       'outpost-update',
     ]);
 

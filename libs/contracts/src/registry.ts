@@ -6,6 +6,7 @@ import { HardwareApi } from './apis/hardware.api.js';
 import { NodeApi } from './apis/node.api.js';
 import { UpdateApi } from './apis/update.api.js';
 import { OrchestratorApi } from './apis/orchestrator.api.js';
+import { TelemetryApi } from './apis/telemetry.api.js';
 
 /** Every agent API of the suite, by agent id. Each agent's entries live in apis/<agent>.api.ts. */
 export const CATALOG: Partial<Record<AgentId, AgentApi>> = {
@@ -14,6 +15,7 @@ export const CATALOG: Partial<Record<AgentId, AgentApi>> = {
   cluster: ClusterApi,
   update: UpdateApi,
   orchestrator: OrchestratorApi,
+  telemetry: TelemetryApi,
 };
 
 const byPattern = new Map<string, CommandDef | EventDef>();

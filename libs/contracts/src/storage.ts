@@ -7,6 +7,7 @@
  *                 <nodeId>.hardware.inventory  latest hardware Inventory
  *                 <nodeId>.cluster.state   latest ClusterStatus of the cluster agent
  *                 <nodeId>.update.state    latest UpdateStatus of the platform-update agent
+ *                 <nodeId>.telemetry.effective  effective TelemetryConfig of the telemetry agent
  */
 import type { AgentId } from './agents.js';
 import { assertToken, wildcards } from './subjects.js';
@@ -38,4 +39,8 @@ export const kvKeys = {
   /** A rollout lease of the update orchestrators of one group (edge_status): slot 0..maxParallel-1. */
   rolloutLease: (group: string, slot: number) =>
     `rollout.${assertToken('rollout group', group)}.lease-${slot}`,
+  /** The fleet-wide default telemetry profile (edge_desired): TelemetryProfile JSON. */
+  fleetTelemetry: () => 'fleet.telemetry',
+  /** The telemetry agent's effective configuration (edge_status): TelemetryConfig. */
+  telemetryEffective: (nodeId: string) => `${assertToken('node id', nodeId)}.telemetry.effective`,
 } as const;
