@@ -2,6 +2,7 @@
 export * from './connection.js';
 export * from './client.js';
 export * from './jetstream.js';
+export * from './kv-watch.js';
 export * from './micro.js';
 export * from './trace.js';
 export * from './transport/outpost-nats.server.js';

@@ -10,23 +10,19 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { KvWatchEntry } from '@nats-io/kv';
 import { ClusterDesiredSchema, ContractError, decode, kvKeys, type ClusterDesired } from '@outpost/contracts';
-import type { BusStores } from '@outpost/bus';
+import { watchKey, type BusStores, type KeyWatch } from '@outpost/bus';
 import { AGENT_CONTEXT, AGENT_LOGGER, BUS_STORES, type AgentContext } from '@outpost/agent-runtime';
 import { CLUSTER_PROVIDER, type ClusterProvider } from '../domain/cluster-provider.js';
 import { validateDesired } from '../domain/desired-validation.js';
 import { ClusterReconciler } from '../cluster-reconciler.service.js';
 
 const LOG = 'Desired';
-const REWATCH_MS = 1_000;
 
 @Injectable()
 export class DesiredStateWatcher implements OnApplicationBootstrap, OnModuleDestroy {
-  private closed = false;
-  private stopWatch?: () => void;
-  private running?: Promise<void>;
+  private watch?: KeyWatch;
 
   constructor(
     @Inject(AGENT_CONTEXT) private readonly ctx: AgentContext,
@@ -37,28 +33,14 @@ export class DesiredStateWatcher implements OnApplicationBootstrap, OnModuleDest
   ) {}
 
   onApplicationBootstrap(): void {
-    this.running = this.watch();
+    const key = kvKeys.desired(this.ctx.nodeId, 'cluster');
+    this.watch = watchKey(this.stores.desired, key, (entry) => this.receive(entry), {
+      onError: (err) => this.logger.warn(`watch of ${key} failed: ${String(err)}`, LOG),
+    });
   }
 
   async onModuleDestroy(): Promise<void> {
-    this.closed = true;
-    this.stopWatch?.();
-    await this.running;
-  }
-
-  private async watch(): Promise<void> {
-    const key = kvKeys.desired(this.ctx.nodeId, 'cluster');
-    while (!this.closed) {
-      try {
-        const watcher = await this.stores.desired.watch({ key });
-        this.stopWatch = () => watcher.stop();
-        if (this.closed) watcher.stop();
-        for await (const entry of watcher) this.receive(entry);
-      } catch (err) {
-        if (!this.closed) this.logger.warn(`watch of ${key} failed: ${String(err)}`, LOG);
-      }
-      if (!this.closed) await sleep(REWATCH_MS);
-    }
+    await this.watch?.stop();
   }
 
   private receive(entry: KvWatchEntry): void {

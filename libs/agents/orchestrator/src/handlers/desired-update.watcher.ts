@@ -10,22 +10,18 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { KvWatchEntry } from '@nats-io/kv';
 import { kvKeys } from '@outpost/contracts';
-import type { BusStores } from '@outpost/bus';
+import { watchKey, type BusStores, type KeyWatch } from '@outpost/bus';
 import { AGENT_CONTEXT, AGENT_LOGGER, BUS_STORES, type AgentContext } from '@outpost/agent-runtime';
 import { OrchestratorService } from '../orchestrator.service.js';
 
 const LOG = 'Desired';
-const REWATCH_MS = 1_000;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 @Injectable()
 export class DesiredUpdateWatcher implements OnApplicationBootstrap, OnModuleDestroy {
-  private closed = false;
-  private stopWatch?: () => void;
-  private running?: Promise<void>;
+  private watch?: KeyWatch;
 
   constructor(
     @Inject(AGENT_CONTEXT) private readonly ctx: AgentContext,
@@ -35,28 +31,14 @@ export class DesiredUpdateWatcher implements OnApplicationBootstrap, OnModuleDes
   ) {}
 
   onApplicationBootstrap(): void {
-    this.running = this.watch();
+    const key = kvKeys.desiredUpdate(this.ctx.nodeId);
+    this.watch = watchKey(this.stores.desired, key, (entry) => this.receive(entry), {
+      onError: (err) => this.logger.warn(`watch of ${key} failed: ${String(err)}`, LOG),
+    });
   }
 
   async onModuleDestroy(): Promise<void> {
-    this.closed = true;
-    this.stopWatch?.();
-    await this.running;
-  }
-
-  private async watch(): Promise<void> {
-    const key = kvKeys.desiredUpdate(this.ctx.nodeId);
-    while (!this.closed) {
-      try {
-        const watcher = await this.stores.desired.watch({ key });
-        this.stopWatch = () => watcher.stop();
-        if (this.closed) watcher.stop();
-        for await (const entry of watcher) this.receive(entry);
-      } catch (err) {
-        if (!this.closed) this.logger.warn(`watch of ${key} failed: ${String(err)}`, LOG);
-      }
-      if (!this.closed) await sleep(REWATCH_MS);
-    }
+    await this.watch?.stop();
   }
 
   private receive(entry: KvWatchEntry): void {

@@ -10,22 +10,18 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { KvWatchEntry } from '@nats-io/kv';
 import { kvKeys } from '@outpost/contracts';
-import type { BusStores } from '@outpost/bus';
+import { watchKey, type BusStores, type KeyWatch } from '@outpost/bus';
 import { AGENT_CONTEXT, AGENT_LOGGER, BUS_STORES, type AgentContext } from '@outpost/agent-runtime';
 import { TelemetryService, type ProfileSource } from '../telemetry.service.js';
 
 const LOG = 'Profiles';
-const REWATCH_MS = 1_000;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 @Injectable()
 export class ProfileWatcher implements OnApplicationBootstrap, OnModuleDestroy {
-  private closed = false;
-  private readonly stops: (() => void)[] = [];
-  private running: Promise<void>[] = [];
+  private watches: KeyWatch[] = [];
 
   constructor(
     @Inject(AGENT_CONTEXT) private readonly ctx: AgentContext,
@@ -35,30 +31,20 @@ export class ProfileWatcher implements OnApplicationBootstrap, OnModuleDestroy {
   ) {}
 
   onApplicationBootstrap(): void {
-    this.running = [
+    this.watches = [
       this.watch('fleet', kvKeys.fleetTelemetry()),
       this.watch('node', kvKeys.desired(this.ctx.nodeId, 'telemetry')),
     ];
   }
 
   async onModuleDestroy(): Promise<void> {
-    this.closed = true;
-    for (const stop of this.stops) stop();
-    await Promise.all(this.running);
+    await Promise.all(this.watches.map((w) => w.stop()));
   }
 
-  private async watch(source: ProfileSource, key: string): Promise<void> {
-    while (!this.closed) {
-      try {
-        const watcher = await this.stores.desired.watch({ key });
-        this.stops.push(() => watcher.stop());
-        if (this.closed) watcher.stop();
-        for await (const entry of watcher) await this.receive(source, entry);
-      } catch (err) {
-        if (!this.closed) this.logger.warn(`watch of ${key} failed: ${String(err)}`, LOG);
-      }
-      if (!this.closed) await sleep(REWATCH_MS);
-    }
+  private watch(source: ProfileSource, key: string): KeyWatch {
+    return watchKey(this.stores.desired, key, (entry) => this.receive(source, entry), {
+      onError: (err) => this.logger.warn(`watch of ${key} failed: ${String(err)}`, LOG),
+    });
   }
 
   private async receive(source: ProfileSource, entry: KvWatchEntry): Promise<void> {
