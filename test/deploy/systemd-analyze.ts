@@ -225,7 +225,9 @@ export async function securityExposure(
   const unit = basename(unitPath);
   const { code, stdout, stderr } = await run(analyze, ['security', '--no-pager', '--offline=yes', unitPath]);
   const match = /Overall exposure level for (\S+): (\d+(?:\.\d+)?)/.exec(stdout);
-  if (code !== 0 || !match?.[2] || match[1] !== unit) {
+  // A template (name@.service) is scored as an instance of itself ("name@i.service").
+  const scored = unit.endsWith('@.service') ? unit.replace('@.service', '@i.service') : unit;
+  if (code !== 0 || !match?.[2] || match[1] !== scored) {
     throw new Error(
       `no overall exposure level for ${unit} from \`systemd-analyze security --offline=yes\` ` +
         `(exit ${code}):\n${stdout}${stderr}`,
