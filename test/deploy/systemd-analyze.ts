@@ -194,27 +194,39 @@ export async function verifyUnits(
 ): Promise<VerifyResult> {
   const root = await makeVerifyRoot(dir, units);
   try {
-    const { code, stdout, stderr } = await run(analyze, [
-      'verify',
-      '--no-pager',
-      `--root=${root}`,
-      '--recursive-errors=no',
-      ...units,
-    ]);
-    const output = `${stdout}${stderr}`;
-    const problems: string[] = [];
-    const unrelated: string[] = [];
-    const otherUnit = new RegExp(`^\\s*(?:[^\\s:]+${UNIT_SUFFIX}|/[^\\s:]+):`);
-    for (const line of output.split('\n')) {
-      if (line.trim() === '') continue;
-      const aboutOurs = line.includes(root) || units.some((unit) => line.includes(unit));
-      if (!aboutOurs && otherUnit.test(line)) unrelated.push(line);
-      else problems.push(line);
-    }
-    return { exitCode: code, problems, unrelated, output };
+    return await verifyInRoot(root, units, analyze);
   } finally {
     await removeRoot(root);
   }
+}
+
+/**
+ * `systemd-analyze verify --root=<root> --recursive-errors=no <units>` on units already in
+ * <root>/etc/systemd/system (e.g. a tree deploy/install.sh --root wrote), sorted as verifyUnits() does.
+ */
+export async function verifyInRoot(
+  root: string,
+  units: readonly string[],
+  analyze: string = findSystemdAnalyze(),
+): Promise<VerifyResult> {
+  const { code, stdout, stderr } = await run(analyze, [
+    'verify',
+    '--no-pager',
+    `--root=${root}`,
+    '--recursive-errors=no',
+    ...units,
+  ]);
+  const output = `${stdout}${stderr}`;
+  const problems: string[] = [];
+  const unrelated: string[] = [];
+  const otherUnit = new RegExp(`^\\s*(?:[^\\s:]+${UNIT_SUFFIX}|/[^\\s:]+):`);
+  for (const line of output.split('\n')) {
+    if (line.trim() === '') continue;
+    const aboutOurs = line.includes(root) || units.some((unit) => line.includes(unit));
+    if (!aboutOurs && otherUnit.test(line)) unrelated.push(line);
+    else problems.push(line);
+  }
+  return { exitCode: code, problems, unrelated, output };
 }
 
 /** The "Overall exposure level" of a service file from `systemd-analyze security --offline=yes`. */
