@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { eventually } from './eventually.js';
 import { connectTo, freePort, startNatsServer, type NatsServerHandle } from './nats-server.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -91,6 +92,21 @@ describe('startNatsServer', () => {
     expect(info.state.messages).toBe(1);
     const stored = await jsm.streams.getMessage('OUTPOST_TEST', { seq: 1 });
     expect(stored && decode(stored.data)).toBe('persisted');
+  });
+
+  it('restart(whileDown) stays down until whileDown resolves', async () => {
+    let release!: () => void;
+    const outage = new Promise<void>((resolve) => (release = resolve));
+    let down = false;
+    const restarted = server.restart(() => {
+      down = true;
+      return outage;
+    });
+    await eventually(() => expect(down).toBe(true));
+    expect(await acceptsTcp(server.port)).toBe(false);
+    release();
+    await restarted;
+    expect(await acceptsTcp(server.port)).toBe(true);
   });
 });
 

@@ -19,12 +19,18 @@ export interface NatsServerHandle {
   storeDir: string;
   /** Stops the server and deletes its store. Idempotent. */
   stop(): Promise<void>;
-  /** Stops and starts the server again on the same port and store, resolving once it accepts clients. */
-  restart(): Promise<void>;
+  /**
+   * Stops and starts the server again on the same port and store, resolving once it accepts clients.
+   * With whileDown, starts again only once it resolves (an outage of a chosen length, e.g. of a cluster).
+   */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
 }
 
 export interface StartNatsServerOptions {
-  /** Enable JetStream (default true). */
+  /**
+   * Enable JetStream with `-js -sd <storeDir>` (default true). Pass false when configText has its own
+   * `jetstream { store_dir: ... }` (nats-server refuses a store_dir given twice).
+   */
   jetstream?: boolean;
   /**
    * Extra nats-server configuration file content (e.g. accounts), passed with -c. A function gets the
@@ -161,11 +167,12 @@ function binaryHandle(
       });
       return stopped;
     },
-    restart() {
+    restart(whileDown) {
       if (stopped) return Promise.reject(new Error(`NATS test server on port ${port} was stopped`));
       return enqueue(async () => {
         await current?.stop();
         current = undefined;
+        await whileDown?.();
         current = await ServerProcess.start(bin, args, port, reaper);
       });
     },
@@ -496,8 +503,14 @@ async function startContainerServer(opts: StartNatsServerOptions): Promise<NatsS
       stopped ??= container.stop().then(() => undefined);
       return stopped;
     },
-    async restart() {
+    async restart(whileDown) {
       if (stopped) throw new Error('NATS test container was stopped');
+      if (whileDown) {
+        await container.stop({ remove: false });
+        await whileDown();
+        await container.restart();
+        return;
+      }
       // Restarting (not recreating) keeps the container filesystem, so the JetStream store survives.
       await container.restart();
     },
