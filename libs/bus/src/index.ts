@@ -1,5 +1,6 @@
 /** @outpost/bus: NATS connection, the Nest transport and client, JetStream assets, micro discovery, tracing. */
 export * from './connection.js';
+export * from './fleet.js';
 export * from './client.js';
 export * from './jetstream.js';
 export * from './kv-watch.js';

@@ -16,6 +16,16 @@ export const EVENT_STREAM = 'EDGE_EVENTS';
 /** The stream captures only evt subjects: one covering cmd subjects would answer requests with PubAcks. */
 export const EVENT_STREAM_SUBJECTS = [wildcards.allEvents];
 
+/**
+ * A fleet (docs/fleet.md): each node's server is a leaf of a hub cluster, in a JetStream domain named by
+ * the node id; the hub's own domain is HUB_DOMAIN. The hub's FLEET_EVENT_STREAM has no subjects: it
+ * sources every node's EVENT_STREAM through that node's domain API (nodeDomainApi).
+ */
+export const HUB_DOMAIN = 'hub';
+export const FLEET_EVENT_STREAM = 'FLEET_EVENTS';
+/** The JetStream API prefix of a node's domain as seen from the hub ($JS.<nodeId>.API). */
+export const nodeDomainApi = (nodeId: string) => `$JS.${assertToken('node id', nodeId)}.API`;
+
 export const KV_DESIRED = 'edge_desired';
 export const KV_STATUS = 'edge_status';
 

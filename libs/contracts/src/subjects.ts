@@ -44,6 +44,8 @@ export const wildcards = {
   statuses: (nodeId: string) => `${SUBJECT_ROOT}.${assertToken('node id', nodeId)}.*.status`,
   /** Everything of one node: the one-line permission of a node's users. */
   node: (nodeId: string) => `${SUBJECT_ROOT}.${assertToken('node id', nodeId)}.>`,
+  /** Every event of one node: what the hub takes from that node's event stream (docs/fleet.md). */
+  nodeEvents: (nodeId: string) => `${SUBJECT_ROOT}.${assertToken('node id', nodeId)}.*.evt.>`,
   /** Every event of every node: what the event stream captures (and nothing else). */
   allEvents: `${SUBJECT_ROOT}.*.*.evt.>`,
 } as const;

@@ -5,7 +5,8 @@ import { existsSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { connectTo, startNatsServer, type NatsServerHandle } from './nats-server.js';
+import { eventually } from './eventually.js';
+import { connectTo, freePort, startNatsServer, type NatsServerHandle } from './nats-server.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
 const decode = (data: Uint8Array) => new TextDecoder().decode(data);
@@ -92,6 +93,21 @@ describe('startNatsServer', () => {
     const stored = await jsm.streams.getMessage('OUTPOST_TEST', { seq: 1 });
     expect(stored && decode(stored.data)).toBe('persisted');
   });
+
+  it('restart(whileDown) stays down until whileDown resolves', async () => {
+    let release!: () => void;
+    const outage = new Promise<void>((resolve) => (release = resolve));
+    let down = false;
+    const restarted = server.restart(() => {
+      down = true;
+      return outage;
+    });
+    await eventually(() => expect(down).toBe(true));
+    expect(await acceptsTcp(server.port)).toBe(false);
+    release();
+    await restarted;
+    expect(await acceptsTcp(server.port)).toBe(true);
+  });
 });
 
 describe('startNatsServer options', () => {
@@ -101,6 +117,31 @@ describe('startNatsServer options', () => {
       const nc = await connectTo(server);
       try {
         expect(nc.info?.max_payload).toBe(4096);
+      } finally {
+        await nc.close();
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('builds configText from the store directory, keeps its JetStream domain and passes extra args', async () => {
+    const leafPort = await freePort();
+    let seenStore = '';
+    const server = await startNatsServer({
+      configText: (storeDir) => {
+        seenStore = storeDir;
+        return `jetstream { domain: edge7 }\nleafnodes { listen: "127.0.0.1:${leafPort}" }\n`;
+      },
+      args: ['--server_name', 'fleet-test-1'],
+    });
+    try {
+      expect(seenStore).toBe(server.storeDir);
+      expect(await acceptsTcp(leafPort)).toBe(true);
+      const nc = await connectTo(server);
+      try {
+        expect(nc.info?.server_name).toBe('fleet-test-1');
+        expect((await (await jetstreamManager(nc)).getAccountInfo()).domain).toBe('edge7');
       } finally {
         await nc.close();
       }

@@ -19,15 +19,30 @@ export interface NatsServerHandle {
   storeDir: string;
   /** Stops the server and deletes its store. Idempotent. */
   stop(): Promise<void>;
-  /** Stops and starts the server again on the same port and store, resolving once it accepts clients. */
-  restart(): Promise<void>;
+  /**
+   * Stops and starts the server again on the same port and store, resolving once it accepts clients.
+   * With whileDown, starts again only once it resolves (an outage of a chosen length, e.g. of a cluster).
+   */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
 }
 
 export interface StartNatsServerOptions {
-  /** Enable JetStream (default true). */
+  /**
+   * Enable JetStream with `-js -sd <storeDir>` (default true). Pass false when configText has its own
+   * `jetstream { store_dir: ... }` (nats-server refuses a store_dir given twice).
+   */
   jetstream?: boolean;
-  /** Extra nats-server configuration file content (e.g. accounts), passed with -c. */
-  configText?: string;
+  /**
+   * Extra nats-server configuration file content (e.g. accounts), passed with -c. A function gets the
+   * server's store directory, for configs that name files beside the store or need it in a block
+   * (a `jetstream { domain: ... }` block keeps its domain: the -js/-sd flags only set what they name).
+   */
+  configText?: string | ((storeDir: string) => string);
+  /**
+   * Extra command-line arguments after the built-in ones (local binary only), e.g. a server name or
+   * cluster flags. Ports named here or in configText should come from freePort().
+   */
+  args?: readonly string[];
 }
 
 const LOOPBACK = '127.0.0.1';
@@ -50,7 +65,9 @@ export async function startNatsServer(opts: StartNatsServerOptions = {}): Promis
   if (forced !== undefined && forced !== '' && forced !== 'binary' && forced !== 'container') {
     throw new Error(`OUTPOST_TEST_NATS must be "binary" or "container", got "${forced}"`);
   }
-  if (forced === 'binary') return startBinaryServer(opts);
+  // Extra flags and host file paths (cluster and leaf topologies) only make sense for a local process.
+  const needsBinary = opts.args !== undefined || typeof opts.configText === 'function';
+  if (forced === 'binary' || (needsBinary && forced !== 'container')) return startBinaryServer(opts);
   if (forced === 'container') return startContainerServer(opts);
   if (await dockerAnswers()) {
     try {
@@ -94,15 +111,17 @@ async function startBinaryServer(opts: StartNatsServerOptions): Promise<NatsServ
     if (opts.configText !== undefined) {
       // Inside the temp dir so the final stop removes it together with the store.
       const configFile = join(storeDir, 'outpost-test.conf');
-      await writeFile(configFile, opts.configText);
+      const text = typeof opts.configText === 'function' ? opts.configText(storeDir) : opts.configText;
+      await writeFile(configFile, text);
       args.push('-c', configFile);
     }
+    args.push(...(opts.args ?? []));
     // The free port is only reserved until we close the probe listener, so another process can grab it
     // before nats-server binds: retry a few times with a new port when that is why the server died.
     let port = 0;
     let server: ServerProcess | undefined;
     for (let attempt = 1; server === undefined; attempt++) {
-      port = await findFreePort();
+      port = await freePort();
       try {
         server = await ServerProcess.start(bin, [...args, '-p', String(port)], port, reaper);
       } catch (err) {
@@ -148,11 +167,12 @@ function binaryHandle(
       });
       return stopped;
     },
-    restart() {
+    restart(whileDown) {
       if (stopped) return Promise.reject(new Error(`NATS test server on port ${port} was stopped`));
       return enqueue(async () => {
         await current?.stop();
         current = undefined;
+        await whileDown?.();
         current = await ServerProcess.start(bin, args, port, reaper);
       });
     },
@@ -257,8 +277,11 @@ function acceptsNatsClients(port: number): Promise<boolean> {
   });
 }
 
-/** Asks the kernel for a free loopback port by listening on port 0. */
-function findFreePort(): Promise<number> {
+/**
+ * Asks the kernel for a free loopback port by listening on port 0. The port is free when this resolves,
+ * not reserved: use it right away (e.g. for the cluster or leafnode listener of a server about to start).
+ */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -451,13 +474,16 @@ function dockerAnswers(): Promise<boolean> {
 }
 
 async function startContainerServer(opts: StartNatsServerOptions): Promise<NatsServerHandle> {
+  if (opts.args !== undefined || typeof opts.configText === 'function') {
+    throw new Error('startNatsServer: args and a configText function need the local nats-server binary');
+  }
   const { NatsContainer } = await import('@testcontainers/nats');
   const definition = new NatsContainer(CONTAINER_IMAGE);
   if (opts.jetstream ?? true) definition.withJetStream().withArg('--store_dir', CONTAINER_STORE_DIR);
   if (opts.configText !== undefined) {
     // Note: NatsContainer always passes --user/--pass, which nats-server rejects next to a users list.
     definition
-      .withCopyContentToContainer([{ content: opts.configText, target: CONTAINER_CONFIG_FILE }])
+      .withCopyContentToContainer([{ content: String(opts.configText), target: CONTAINER_CONFIG_FILE }])
       .withArg('--config', CONTAINER_CONFIG_FILE);
   }
   const container: StartedNatsContainer = await definition.start();
@@ -477,8 +503,14 @@ async function startContainerServer(opts: StartNatsServerOptions): Promise<NatsS
       stopped ??= container.stop().then(() => undefined);
       return stopped;
     },
-    async restart() {
+    async restart(whileDown) {
       if (stopped) throw new Error('NATS test container was stopped');
+      if (whileDown) {
+        await container.stop({ remove: false });
+        await whileDown();
+        await container.restart();
+        return;
+      }
       // Restarting (not recreating) keeps the container filesystem, so the JetStream store survives.
       await container.restart();
     },
