@@ -10,11 +10,6 @@ import { EXIT, toCtlError, usage, type CtlError } from './exit-codes.js';
 import { Fleet } from './fleet.js';
 import type { Io } from './output.js';
 import type { CommandContext, Options } from './commands/context.js';
-import { breakLeaseCommand, leasesCommand } from './commands/leases.js';
-import { nodeCommand, nodesCommand } from './commands/nodes.js';
-import { updateHistoryCommand, updateSetCommand, updateStatusCommand } from './commands/update.js';
-import { watchCommand } from './commands/watch.js';
-import { windowsSetCommand, windowsShowCommand } from './commands/windows.js';
 
 export const VERSION = '0.1.0';
 
@@ -43,7 +38,14 @@ interface CommandSpec {
   args: [string, boolean][];
   options: OptionName[];
   summary: string;
-  run(ctx: CommandContext): Promise<number>;
+  run: Run;
+}
+
+type Run = (ctx: CommandContext) => Promise<number>;
+
+/** A command's module is loaded only when it runs: `--help` and `nodes` skip the orchestrator's rules. */
+function lazy<M>(load: () => Promise<M>, name: keyof M): Run {
+  return async (ctx) => ((await load())[name] as Run)(ctx);
 }
 
 const COMMANDS: CommandSpec[] = [
@@ -52,28 +54,28 @@ const COMMANDS: CommandSpec[] = [
     args: [],
     options: [],
     summary: 'every node seen on the bus: health, version, slot, last heartbeat',
-    run: nodesCommand,
+    run: lazy(() => import('./commands/nodes.js'), 'nodesCommand'),
   },
   {
     words: ['node'],
     args: [['node', false]],
     options: [],
     summary: 'one node: identity, health, update, hardware summary, agents',
-    run: nodeCommand,
+    run: lazy(() => import('./commands/nodes.js'), 'nodeCommand'),
   },
   {
     words: ['update', 'status'],
     args: [['node', false]],
     options: [],
     summary: 'desired update, orchestrator and update agent state',
-    run: updateStatusCommand,
+    run: lazy(() => import('./commands/update.js'), 'updateStatusCommand'),
   },
   {
     words: ['update', 'history'],
     args: [['node', false]],
     options: [],
     summary: 'every update run of the node',
-    run: updateHistoryCommand,
+    run: lazy(() => import('./commands/update.js'), 'updateHistoryCommand'),
   },
   {
     words: ['update', 'set'],
@@ -81,7 +83,7 @@ const COMMANDS: CommandSpec[] = [
     options: ['manifest', 'retry', 'group'],
     summary:
       'write the desired update (--manifest FILE: UpdateManifest or DesiredUpdate JSON) [--retry N] [--group]',
-    run: updateSetCommand,
+    run: lazy(() => import('./commands/update.js'), 'updateSetCommand'),
   },
   {
     words: ['windows', 'show'],
@@ -89,21 +91,21 @@ const COMMANDS: CommandSpec[] = [
     options: ['count', 'tz', 'group'],
     summary:
       "maintenance windows and the next ones in the node's time zone [--count N] [--tz ZONE] [--group]",
-    run: windowsShowCommand,
+    run: lazy(() => import('./commands/windows.js'), 'windowsShowCommand'),
   },
   {
     words: ['windows', 'set'],
     args: [['node|group', false]],
     options: ['file', 'count', 'tz', 'group'],
     summary: 'replace the maintenance windows (--file FILE: JSON array of MaintenanceWindow) [--group]',
-    run: windowsSetCommand,
+    run: lazy(() => import('./commands/windows.js'), 'windowsSetCommand'),
   },
   {
     words: ['leases'],
     args: [['group', true]],
     options: [],
     summary: 'rollout leases held by update orchestrators',
-    run: leasesCommand,
+    run: lazy(() => import('./commands/leases.js'), 'leasesCommand'),
   },
   {
     words: ['break-lease'],
@@ -113,14 +115,14 @@ const COMMANDS: CommandSpec[] = [
     ],
     options: [],
     summary: 'free a rollout lease slot',
-    run: breakLeaseCommand,
+    run: lazy(() => import('./commands/leases.js'), 'breakLeaseCommand'),
   },
   {
     words: ['watch'],
     args: [['node', true]],
     options: ['count'],
     summary: 'live events, decoded; progress bars for downloads and installs [--count N]',
-    run: watchCommand,
+    run: lazy(() => import('./commands/watch.js'), 'watchCommand'),
   },
 ];
 

@@ -61,3 +61,8 @@ export function ago(then: number | undefined, now: number): string {
 export function enumName(value: string, prefix: string): string {
   return value.startsWith(prefix) ? value.slice(prefix.length) : value;
 }
+
+/** Indents every non-empty line. */
+export function indent(text: string, by = '  '): string {
+  return text.replace(/^(?=.)/gm, by);
+}

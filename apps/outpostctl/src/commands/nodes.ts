@@ -24,7 +24,7 @@ import {
 } from '@outpost/contracts';
 import { toJson as messageToJson } from '@bufbuild/protobuf';
 import type { Fleet } from '../fleet.js';
-import { ago, block, bytes, table, writeJson } from '../output.js';
+import { ago, block, bytes, indent, table, writeJson } from '../output.js';
 import type { CommandContext } from './context.js';
 
 export interface NodeRow {
@@ -46,7 +46,9 @@ async function nodeRow(fleet: Fleet, nodeId: string, now: number): Promise<NodeR
   const [status, health, update, heartbeat, services] = await Promise.all([
     fleet.status(AgentStatusSchema, kvKeys.status(nodeId, 'node')),
     fleet.status(NodeHealthSchema, kvKeys.nodeHealth(nodeId)),
-    fleet.status(UpdateStatusSchema, kvKeys.updateState(nodeId)),
+    fleet
+      .status(UpdateStatusSchema, kvKeys.updateState(nodeId))
+      .then(async (u) => u ?? (await fleet.ask(UpdateApi.cmd.status, nodeId))),
     fleet.lastHeartbeat(nodeId),
     fleet.liveServices(),
   ]);
@@ -158,17 +160,19 @@ export async function nodeCommand(ctx: CommandContext): Promise<number> {
   if (inventory) out.write(inventoryBlock(inventory));
   out.write('\nAgents\n');
   out.write(
-    table(
-      ['agent', 'state', 'version', 'updated', 'live', 'reasons'],
-      agents.map((a) => [
-        a.agent,
-        a.stale ? `${a.state.replace('AGENT_STATE_', '')} (stale)` : a.state.replace('AGENT_STATE_', ''),
-        a.version || '-',
-        ago(a.updatedAt, now),
-        a.live ? 'yes' : 'no',
-        a.reasons.join('; ') || '-',
-      ]),
-    ).replace(/^/gm, '  '),
+    indent(
+      table(
+        ['agent', 'state', 'version', 'updated', 'live', 'reasons'],
+        agents.map((a) => [
+          a.agent,
+          a.stale ? `${a.state.replace('AGENT_STATE_', '')} (stale)` : a.state.replace('AGENT_STATE_', ''),
+          a.version || '-',
+          ago(a.updatedAt, now),
+          a.live ? 'yes' : 'no',
+          a.reasons.join('; ') || '-',
+        ]),
+      ),
+    ),
   );
   return 0;
 }

@@ -19,7 +19,7 @@ import {
 import { nextWindows, type Interval } from '@outpost/agent-orchestrator';
 import { CtlError, EXIT, usage } from '../exit-codes.js';
 import { checkDesired, resolveTargets, writeDesired, type DesiredEntry } from '../desired.js';
-import { duration, table, writeJson } from '../output.js';
+import { duration, indent, table, writeJson } from '../output.js';
 import type { CommandContext } from './context.js';
 
 const DEFAULT_COUNT = 3;
@@ -87,16 +87,18 @@ function render(ctx: CommandContext, all: NodeWindows[]): void {
     const fmt = (ms: number) =>
       DateTime.fromMillis(ms, { zone: n.timeZone }).toFormat('ccc yyyy-MM-dd HH:mm ZZZZ');
     ctx.io.stdout.write(
-      table(
-        ['next', 'start', 'end', 'length', 'opens'],
-        n.next.map((iv, i) => [
-          String(i + 1),
-          fmt(iv.start),
-          fmt(iv.end),
-          duration(iv.end - iv.start),
-          iv.start <= now ? 'open now' : `in ${duration(iv.start - now)}`,
-        ]),
-      ).replace(/^/gm, '  '),
+      indent(
+        table(
+          ['next', 'start', 'end', 'length', 'opens'],
+          n.next.map((iv, i) => [
+            String(i + 1),
+            fmt(iv.start),
+            fmt(iv.end),
+            duration(iv.end - iv.start),
+            iv.start <= now ? 'open now' : `in ${duration(iv.start - now)}`,
+          ]),
+        ),
+      ),
     );
     if (n.next.length === 0) ctx.io.stdout.write('  no window ahead\n');
     if (n.waitingReason) ctx.io.stdout.write(`  orchestrator: ${n.waitingReason}\n`);
