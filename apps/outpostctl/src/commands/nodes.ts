@@ -207,7 +207,8 @@ function updateBlock(u: UpdateStatus): string {
     ['version', u.version || '-'],
     ['slots', `active ${u.activeSlot || '-'}, target ${u.targetSlot || '-'}`],
   ];
-  if (u.bytesTotal > 0n) pairs.push(['progress', `${bytes(u.bytesDone)} of ${bytes(u.bytesTotal)}`]);
+  if (inFlight(u.state) && u.bytesTotal > 0n)
+    pairs.push(['progress', `${bytes(u.bytesDone)} of ${bytes(u.bytesTotal)}`]);
   return block('Update', pairs) + '\n';
 }
 
@@ -242,4 +243,9 @@ function inventoryBlock(inv: Inventory): string {
     ['nics', s.nics.join(', ') || '-'],
     ['scanned', s.scannedAt ?? '-'],
   ]);
+}
+
+/** A download or install is running: its bytes mean something. */
+function inFlight(state: UpdateState): boolean {
+  return state === UpdateState.DOWNLOADING || state === UpdateState.INSTALLING;
 }

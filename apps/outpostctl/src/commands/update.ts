@@ -89,7 +89,7 @@ export async function updateStatusCommand(ctx: CommandContext): Promise<number> 
   if (update) {
     pairs.push(['update agent', `${UpdateState[update.state]} ${update.version}`.trim()]);
     pairs.push(['slots', `active ${update.activeSlot || '-'}, target ${update.targetSlot || '-'}`]);
-    if (update.bytesTotal > 0n)
+    if (inFlight(update.state) && update.bytesTotal > 0n)
       pairs.push(['progress', `${bytes(update.bytesDone)} of ${bytes(update.bytesTotal)}`]);
     if (update.detail) pairs.push(['update detail', update.detail]);
   } else {
@@ -228,4 +228,9 @@ export async function updateSetCommand(ctx: CommandContext): Promise<number> {
     'desired update written; follow it with `outpostctl watch <node>` or `outpostctl update status <node>`\n',
   );
   return 0;
+}
+
+/** A download or install is running: its bytes mean something. */
+function inFlight(state: UpdateState): boolean {
+  return state === UpdateState.DOWNLOADING || state === UpdateState.INSTALLING;
 }
