@@ -17,7 +17,7 @@ import {
   EVENT_STREAM,
   HeartbeatSchema,
   isAgentId,
-  KV_DESIRED,
+  type KV_DESIRED,
   KV_STATUS,
   kvKeys,
   NodeApi,
