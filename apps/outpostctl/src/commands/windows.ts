@@ -12,6 +12,7 @@ import {
   decodeJson,
   DesiredUpdateSchema,
   MaintenanceWindowSchema,
+  OrchestrationState,
   OrchestratorApi,
   type DesiredUpdate,
   type MaintenanceWindow,
@@ -165,5 +166,20 @@ export async function windowsSetCommand(ctx: CommandContext): Promise<number> {
   const all = [];
   for (const entry of written) all.push(await describeWindows(ctx, entry));
   render(ctx, all);
+  for (const entry of written) await noteRunningRun(ctx, entry);
   return 0;
+}
+
+/**
+ * The orchestrator keeps the windows a run started with (docs/updates.md): new windows reach a run
+ * already waiting only through a new run. Said on stderr, so --json output stays one document.
+ */
+async function noteRunningRun(ctx: CommandContext, entry: DesiredEntry): Promise<void> {
+  const status = await ctx.fleet.ask(OrchestratorApi.cmd.status, entry.nodeId).catch(() => undefined);
+  const waiting = [OrchestrationState.DOWNLOADING, OrchestrationState.WAITING_WINDOW];
+  if (!status || !waiting.includes(status.state)) return;
+  ctx.io.stderr.write(
+    `note: the run of ${status.version} (retry ${status.retry}) on ${entry.nodeId} keeps the windows it started with; ` +
+      `these apply to the next run (\`outpostctl update set ${entry.nodeId} --manifest FILE --retry ${status.retry + 1}\` starts one now)\n`,
+  );
 }
