@@ -56,6 +56,7 @@ export default tseslint.config(
               onlyDependOnLibsWithTags: ['scope:orchestrator', 'scope:shared'],
             },
             { sourceTag: 'scope:suite', onlyDependOnLibsWithTags: ['*'] },
+            { sourceTag: 'scope:ctl', onlyDependOnLibsWithTags: ['scope:orchestrator', 'scope:shared'] },
           ],
         },
       ],

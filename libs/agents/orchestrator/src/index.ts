@@ -1,6 +1,7 @@
 /**
  * @outpost/agent-orchestrator: the update orchestrator's definition (its Nest module and settings),
- * plus the window rules operators and tools may use to preview a schedule.
+ * plus the rules operators and tools (outpostctl) use to check a desired update before writing it,
+ * preview a schedule and read rollout leases.
  */
 export { OrchestratorAgent } from './orchestrator.agent.js';
 export { OrchestratorModule } from './orchestrator.module.js';
@@ -14,3 +15,5 @@ export {
   type Interval,
   type WindowSpec,
 } from './domain/windows.js';
+export { validateDesired, type Desired } from './domain/desired.js';
+export { parseLease, type Lease } from './domain/lease.js';
