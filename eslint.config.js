@@ -51,6 +51,7 @@ export default tseslint.config(
             { sourceTag: 'scope:hardware', onlyDependOnLibsWithTags: ['scope:hardware', 'scope:shared'] },
             { sourceTag: 'scope:cluster', onlyDependOnLibsWithTags: ['scope:cluster', 'scope:shared'] },
             { sourceTag: 'scope:update', onlyDependOnLibsWithTags: ['scope:update', 'scope:shared'] },
+            { sourceTag: 'scope:telemetry', onlyDependOnLibsWithTags: ['scope:telemetry', 'scope:shared'] },
             {
               sourceTag: 'scope:orchestrator',
               onlyDependOnLibsWithTags: ['scope:orchestrator', 'scope:shared'],

@@ -198,6 +198,21 @@ export class OrchestratorService implements OnApplicationBootstrap, OnModuleDest
     ) {
       // Only before anything is written to a slot may a changed desired state replace the run.
       if (d && key && shouldStartRun(key, this.s.run)) return this.startRun(d);
+      // Same version and retry, other windows or policy (an operator moved the window): the run
+      // keeps its download and adopts them, still before anything is written to a slot.
+      if (
+        d &&
+        (state === 'DOWNLOADING' || state === 'WAITING_WINDOW') &&
+        this.s.desiredJson !== undefined &&
+        this.s.runDesiredJson !== this.s.desiredJson
+      ) {
+        this.s.runDesiredJson = this.s.desiredJson;
+        this.waitWindow = undefined;
+        this.s.detail = 'maintenance windows or health policy changed; the run adopts them';
+        this.logger.log(`${this.s.detail} (${d.manifest.version})`, LOG);
+        await this.persist();
+        this.report();
+      }
     }
     switch (state) {
       case 'DOWNLOADING':
