@@ -28,6 +28,12 @@ export interface StartNatsServerOptions {
   jetstream?: boolean;
   /** Extra nats-server configuration file content (e.g. accounts), passed with -c. */
   configText?: string;
+  /**
+   * A nats-server configuration file used as it is (e.g. one rendered by @outpost/nats-config, with its
+   * users and permissions), passed with -c. The harness's own address, port and store dir still win:
+   * command-line flags override the file. Exclusive with configText.
+   */
+  configFile?: string;
 }
 
 const LOOPBACK = '127.0.0.1';
@@ -46,6 +52,9 @@ const CONTAINER_CONFIG_FILE = '/etc/nats/outpost-test.conf';
 const extraConnectOptions = new WeakMap<NatsServerHandle, Partial<ConnectionOptions>>();
 
 export async function startNatsServer(opts: StartNatsServerOptions = {}): Promise<NatsServerHandle> {
+  if (opts.configText !== undefined && opts.configFile !== undefined) {
+    throw new Error('startNatsServer: give configText or configFile, not both');
+  }
   const forced = process.env.OUTPOST_TEST_NATS;
   if (forced !== undefined && forced !== '' && forced !== 'binary' && forced !== 'container') {
     throw new Error(`OUTPOST_TEST_NATS must be "binary" or "container", got "${forced}"`);
@@ -97,6 +106,7 @@ async function startBinaryServer(opts: StartNatsServerOptions): Promise<NatsServ
       await writeFile(configFile, opts.configText);
       args.push('-c', configFile);
     }
+    if (opts.configFile !== undefined) args.push('-c', opts.configFile);
     // The free port is only reserved until we close the probe listener, so another process can grab it
     // before nats-server binds: retry a few times with a new port when that is why the server died.
     let port = 0;
@@ -451,6 +461,10 @@ function dockerAnswers(): Promise<boolean> {
 }
 
 async function startContainerServer(opts: StartNatsServerOptions): Promise<NatsServerHandle> {
+  if (opts.configFile !== undefined) {
+    // Its users would clash with the --user/--pass NatsContainer always adds, and it may name host files.
+    throw new Error('configFile needs the local nats-server binary (OUTPOST_TEST_NATS=binary)');
+  }
   const { NatsContainer } = await import('@testcontainers/nats');
   const definition = new NatsContainer(CONTAINER_IMAGE);
   if (opts.jetstream ?? true) definition.withJetStream().withArg('--store_dir', CONTAINER_STORE_DIR);
