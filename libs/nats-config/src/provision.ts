@@ -7,9 +7,17 @@ import { nkeyAuthenticator } from '@nats-io/nats-core';
 import { provisionJetStream, type JetStreamLimits } from '@outpost/bus';
 import { readSeedFile } from './seeds.js';
 
-export async function provisionAsAdmin(url: string, seedFile: string, limits: JetStreamLimits = {}): Promise<void> {
+export async function provisionAsAdmin(
+  url: string,
+  seedFile: string,
+  limits: JetStreamLimits = {},
+): Promise<void> {
   const seed = await readSeedFile(seedFile);
-  const nc = await connect({ servers: url, name: 'outpost-provision', authenticator: nkeyAuthenticator(seed) });
+  const nc = await connect({
+    servers: url,
+    name: 'outpost-provision',
+    authenticator: nkeyAuthenticator(seed),
+  });
   try {
     await provisionJetStream(nc, limits);
   } finally {

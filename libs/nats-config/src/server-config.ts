@@ -43,7 +43,9 @@ export function renderServerConfig(opts: ServerConfigOptions): string {
     '  users: [',
   ];
   for (const user of opts.users) {
-    const what = user.permissions ? `agents: ${user.agents.join(', ')}` : 'unrestricted: provisioning, operators';
+    const what = user.permissions
+      ? `agents: ${user.agents.join(', ')}`
+      : 'unrestricted: provisioning, operators';
     lines.push(`    # ${user.name} (${what})`);
     const entry: Record<string, ConfValue> = { nkey: user.nkey };
     if (user.permissions) entry.permissions = { ...user.permissions };

@@ -10,6 +10,8 @@ import {
   ALL_STATUSES,
   EDGE_NODE_USER,
   inboxPrefixOf,
+  KV_DESIRED,
+  KV_STATUS,
   kvKeys,
   SUBJECT_ROOT,
   assertToken,
@@ -69,8 +71,9 @@ export function permissionsFor(
   table: PermissionTable = AGENT_PERMISSIONS,
 ): NatsPermissions {
   const node = `${SUBJECT_ROOT}.${assertToken('node id', nodeId)}`;
-  const pub = new Set<string>();
   const sub = new Set<string>([`${inboxPrefixOf(user)}.>`]);
+  // The runtime binds both buckets at start (a stream lookup each, metadata only).
+  const pub = new Set<string>([KV_DESIRED, KV_STATUS].map((b) => `$JS.API.STREAM.INFO.KV_${b}`));
   const kv: KvGrant[] = [];
   for (const agent of agents) {
     const grants = table[agent];
@@ -80,7 +83,7 @@ export function permissionsFor(
     pub.add(`${node}.${agent}.evt.>`);
     pub.add(`${node}.${agent}.status`);
     for (const verb of ['*', `*.outpost-${agent}`, `*.outpost-${agent}.*`]) sub.add(`$SRV.${verb}`);
-    kv.push({ bucket: 'edge_status', key: kvKeys.status(nodeId, agent), access: ['write'] });
+    kv.push({ bucket: KV_STATUS, key: kvKeys.status(nodeId, agent), access: ['write'] });
     for (const call of grants.calls) pub.add(`${node}.${call}`);
     for (const listen of grants.listens) sub.add(`${node}.${listen === ALL_STATUSES ? '*.status' : listen}`);
     kv.push(...grants.kv.map((g) => ({ ...g, key: g.key.replaceAll('{node}', nodeId) })));
@@ -91,21 +94,25 @@ export function permissionsFor(
 
 /**
  * The JetStream API subjects behind KV access with nats.js 3.4 on nats-server 2.9:
- *   bind        $JS.API.STREAM.INFO.KV_<bucket>            (the runtime looks the bucket up, never creates it)
+ *   bind        $JS.API.STREAM.INFO.KV_<bucket>            (the runtime looks both buckets up, never creates them)
  *   read        $JS.API.DIRECT.GET.KV_<bucket>.$KV.<bucket>.<key>   (direct get by last subject)
  *   write       $KV.<bucket>.<key>                          (put/create/update/delete publish there)
  *   watch/keys  $JS.API.CONSUMER.CREATE.KV_<bucket>.<name>.$KV.<bucket>.<key>  (ordered push consumer,
- *               named oc_<nuid>_<n>, filtered on the key, delivered to the user's inbox)
+ *               named oc_<nuid>_<n>, filtered on the key, delivered to the user's inbox), and
+ *               $JS.API.CONSUMER.INFO.KV_<bucket>.* (keys() reads its consumer's pending count)
  */
 export function kvSubjects(grants: readonly KvGrant[]): string[] {
   const out = new Set<string>();
   for (const { bucket, key, access } of grants) {
     const stream = `KV_${bucket}`;
     const subject = `$KV.${bucket}.${key}`;
-    out.add(`$JS.API.STREAM.INFO.${stream}`);
     if (access.includes('read')) out.add(`$JS.API.DIRECT.GET.${stream}.${subject}`);
     if (access.includes('write')) out.add(subject);
-    if (access.includes('watch')) out.add(`$JS.API.CONSUMER.CREATE.${stream}.*.${subject}`);
+    if (access.includes('watch')) {
+      out.add(`$JS.API.CONSUMER.CREATE.${stream}.*.${subject}`);
+      // keys() asks its consumer's info (names are random: one token, not scoped to the key).
+      out.add(`$JS.API.CONSUMER.INFO.${stream}.*`);
+    }
   }
   return [...out];
 }

@@ -30,8 +30,9 @@ export interface StartNatsServerOptions {
   configText?: string;
   /**
    * A nats-server configuration file used as it is (e.g. one rendered by @outpost/nats-config, with its
-   * users and permissions), passed with -c. The harness's own address, port and store dir still win:
-   * command-line flags override the file. Exclusive with configText.
+   * users, permissions and JetStream store), passed with -c. The harness's address and port still win
+   * (command-line flags override the file); JetStream and its store come from the file alone, because
+   * nats-server refuses -sd next to a store_dir. Exclusive with configText.
    */
   configFile?: string;
 }
@@ -99,7 +100,7 @@ async function startBinaryServer(opts: StartNatsServerOptions): Promise<NatsServ
   const reaper = new Reaper(storeDir);
   try {
     const args = ['-a', LOOPBACK];
-    if (opts.jetstream ?? true) args.push('-js', '-sd', storeDir);
+    if ((opts.jetstream ?? true) && opts.configFile === undefined) args.push('-js', '-sd', storeDir);
     if (opts.configText !== undefined) {
       // Inside the temp dir so the final stop removes it together with the store.
       const configFile = join(storeDir, 'outpost-test.conf');
