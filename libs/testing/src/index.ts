@@ -1,6 +1,7 @@
 // Test helpers shared by the Outpost libs and apps: disposable NATS servers and clients connected to them.
 export {
   connectTo,
+  resolveNatsServerBinary,
   startNatsServer,
   type NatsServerHandle,
   type StartNatsServerOptions,

@@ -282,7 +282,8 @@ function findFreePort(): Promise<number> {
   });
 }
 
-async function resolveNatsServerBinary(): Promise<string> {
+/** The nats-server binary the harness runs: NATS_SERVER_BIN, else PATH, else /usr/sbin. */
+export async function resolveNatsServerBinary(): Promise<string> {
   const fromEnv = process.env.NATS_SERVER_BIN;
   if (fromEnv) {
     if (!isExecutable(fromEnv)) throw new Error(`NATS_SERVER_BIN=${fromEnv} is not an executable file`);
