@@ -32,12 +32,18 @@ function sources(dir: string): string {
 }
 
 /** The catalog APIs by their exported name (NodeApi, UpdateApi, ...). */
-const APIS = new Map(
-  Object.entries(contracts).filter(
-    (e): e is [string, AgentApi] =>
-      e[0].endsWith('Api') && typeof e[1] === 'object' && e[1] !== null && 'cmd' in e[1] && 'evt' in e[1],
-  ),
-);
+const APIS = new Map<string, AgentApi>();
+for (const [name, value] of Object.entries(contracts as Record<string, unknown>)) {
+  if (
+    name.endsWith('Api') &&
+    typeof value === 'object' &&
+    value !== null &&
+    'cmd' in value &&
+    'evt' in value
+  ) {
+    APIS.set(name, value as AgentApi);
+  }
+}
 
 /** Whether a granted subject (with * and > wildcards) covers a used one (whose * must meet a wildcard). */
 export function covers(granted: string, used: string): boolean {
