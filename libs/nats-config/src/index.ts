@@ -4,3 +4,4 @@ export * from './server-config.js';
 export * from './seeds.js';
 export * from './write-config.js';
 export * from './provision.js';
+export * from './docs.js';
