@@ -187,6 +187,26 @@ describe('agents under their own NATS users (split mode)', () => {
       expect({ agent, violations: log.violations() }).toEqual({ agent, violations: [] });
   });
 
+  it('the server allows every call in the table, and the orchestrator its rollout-lease compare-and-set', async () => {
+    for (const [agent, { suite }] of suites) {
+      // Without a reply subject the callee rejects the message in its log and does nothing.
+      for (const call of AGENT_PERMISSIONS[agent].calls)
+        suite.connection.publish(`edge.${NODE}.${call}`, '{}');
+      await suite.connection.flush();
+    }
+    const orchestrator = suites.get('orchestrator');
+    if (!orchestrator) throw new Error('orchestrator is not running');
+    const { status } = await openStores(orchestrator.suite.connection);
+    const key = kvKeys.rolloutLease('canary', 0);
+    const revision = await status.create(key, 'held');
+    await status.update(key, 'renewed', revision);
+    expect(new TextDecoder().decode((await status.get(key))?.value)).toBe('renewed');
+    await status.delete(key);
+    for (const [agent, { log }] of suites) {
+      expect({ agent, violations: log.violations() }).toEqual({ agent, violations: [] });
+    }
+  });
+
   it.each(AGENTS.map((a) => a.agent))(
     "%s is refused another agent's command, KV key and edge.>, logs it and keeps serving",
     async (agent) => {
