@@ -13,13 +13,17 @@ import {
   BusClient,
   BusExceptionFilter,
   connectBus,
+  openStores,
   OutpostNatsServer,
   provisionJetStream,
+  type BusStores,
 } from '@outpost/bus';
+import { inboxPrefixOf, natsUserOf } from '@outpost/contracts';
 import { LinuxDevice, SimulatedDevice, type Device } from '@outpost/device';
 import type { AgentDefinition } from './agent-definition.js';
 import { commonSettings } from './config/common.settings.js';
 import { loadConfig } from './config/load.js';
+import { readNkeySeed, resolveNkeyFile } from './config/nats-credentials.js';
 import { resolvePaths } from './config/paths.js';
 import { ConfigError } from './config/settings.js';
 import { resolveNodeIdentity } from './identity/node-identity.js';
@@ -87,11 +91,16 @@ export async function startSuite(
   // Every agent's settings are validated before anything connects: a bad file stops the start.
   const settings = definitions.map((d) => loadConfig(d.settings, paths.configDir, d.agent, env));
 
+  const nkeyFile = resolveNkeyFile(common.natsNkeyFile, env);
+  const nkeySeed = nkeyFile ? await readNkeySeed(nkeyFile) : undefined;
+  const natsUser = natsUserOf(definitions.map((d) => d.agent));
+
   const device = await openDevice(common);
   const identity = await resolveNodeIdentity(device, paths.stateDir, common.nodeId, baseLogger);
   const nodeId = identity.nodeId;
   const logger = baseLogger.with({ node: nodeId });
-  logger.log(`node ${nodeId} (${device.kind} device), connecting to ${common.natsUrl}`, 'Runtime');
+  const auth = nkeyFile ? `as NATS user ${natsUser} (nkey ${nkeyFile})` : 'without an nkey';
+  logger.log(`node ${nodeId} (${device.kind} device), connecting to ${common.natsUrl} ${auth}`, 'Runtime');
 
   const connection = await connectBus(
     {
@@ -99,12 +108,17 @@ export async function startSuite(
       name: `outpost-${name}@${nodeId}`,
       user: common.natsUser || undefined,
       pass: common.natsPassword || undefined,
+      nkeySeed,
+      inboxPrefix: inboxPrefixOf(natsUser),
     },
     logger,
   );
   const started: RunningAgent[] = [];
   try {
-    const stores = await provisionJetStream(connection);
+    // With NATS users, JetStream is provisioned at install time and the agents only bind; a development
+    // server without users is provisioned by whoever starts first, as before.
+    const anonymous = !nkeySeed && !common.natsUser;
+    const stores = anonymous ? await provisionJetStream(connection) : await openStores(connection);
     const client = new BusClient(connection, { nodeId, defaultTimeoutMs: common.requestTimeoutMs });
     for (const [i, definition] of definitions.entries()) {
       const context: AgentContext = {
@@ -134,7 +148,7 @@ async function startAgent(
   context: AgentContext,
   settings: unknown,
   client: BusClient,
-  stores: Awaited<ReturnType<typeof provisionJetStream>>,
+  stores: BusStores,
   suiteLogger: JsonLogger,
   connection: NatsConnection,
 ): Promise<RunningAgent> {

@@ -7,6 +7,7 @@ export * from './config/settings.js';
 export * from './config/paths.js';
 export * from './config/load.js';
 export * from './config/common.settings.js';
+export * from './config/nats-credentials.js';
 export * from './identity/node-identity.js';
 export * from './logging/json-logger.js';
 export * from './state/atomic-file.js';

@@ -7,7 +7,13 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { create, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
-import { errors as natsErrors, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
+import {
+  errors as natsErrors,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  type PermissionViolationError,
+} from '@nats-io/nats-core';
 import {
   ContractError,
   decode,
@@ -146,8 +152,10 @@ export class BusClient {
             subject,
           );
         }
-        if (err instanceof natsErrors.PermissionViolationError) {
-          throw new ContractError(ErrorCode.PERMISSION_DENIED, err.message, [], subject);
+        const denied = permissionViolation(err);
+        if (denied) {
+          // The server refused this user the subject: retrying cannot help.
+          throw new ContractError(ErrorCode.PERMISSION_DENIED, denied.message, [], subject);
         }
         lastReason = isNoResponders(err) ? 'no responders' : String((err as Error).message ?? err);
         const wait = Math.min(backoff, deadline - Date.now());
@@ -206,6 +214,13 @@ export class BusClient {
       },
     );
   }
+}
+
+/** The server's refusal, whether thrown as it is or wrapped in the request's RequestError (nats.js 3.4). */
+function permissionViolation(err: unknown): PermissionViolationError | undefined {
+  if (err instanceof natsErrors.PermissionViolationError) return err;
+  const cause = (err as Error | undefined)?.cause;
+  return cause instanceof natsErrors.PermissionViolationError ? cause : undefined;
 }
 
 function isNoResponders(err: unknown): boolean {

@@ -4,7 +4,12 @@
  * connection state change to the caller's logger.
  */
 import { connect } from '@nats-io/transport-node';
-import type { ConnectionOptions, NatsConnection } from '@nats-io/nats-core';
+import {
+  errors as natsErrors,
+  nkeyAuthenticator,
+  type ConnectionOptions,
+  type NatsConnection,
+} from '@nats-io/nats-core';
 
 export interface BusConnectionOptions {
   /** nats:// URL(s) of the server; default nats://127.0.0.1:4222. */
@@ -14,6 +19,10 @@ export interface BusConnectionOptions {
   user?: string;
   pass?: string;
   token?: string;
+  /** NATS user nkey seed (the content of a .nk file): authenticates as that user. */
+  nkeySeed?: Uint8Array;
+  /** Prefix of this connection's reply subjects, e.g. _INBOX.<user>, so permissions can allow them narrowly. */
+  inboxPrefix?: string;
   /** Delay between reconnect attempts, ms (default 250: a local server is back within seconds). */
   reconnectTimeWaitMs?: number;
   /** Extra options passed to the client as they are. */
@@ -33,6 +42,8 @@ export async function connectBus(options: BusConnectionOptions, logger?: BusLogg
     user: options.user,
     pass: options.pass,
     token: options.token,
+    authenticator: options.nkeySeed ? nkeyAuthenticator(options.nkeySeed) : undefined,
+    inboxPrefix: options.inboxPrefix,
     maxReconnectAttempts: -1,
     reconnectTimeWait: options.reconnectTimeWaitMs ?? 250,
     waitOnFirstConnect: true,
@@ -53,7 +64,7 @@ async function watchConnection(nc: NatsConnection, logger: BusLogger): Promise<v
         logger.log(`reconnected to ${status.server}`, 'Bus');
         break;
       case 'error':
-        logger.error(`connection error: ${String(status.error)}`, 'Bus');
+        logger.error(describeStatusError(status.error), 'Bus');
         break;
       case 'slowConsumer':
         logger.warn(`slow consumer on ${status.sub.getSubject()}`, 'Bus');
@@ -62,4 +73,16 @@ async function watchConnection(nc: NatsConnection, logger: BusLogger): Promise<v
         break;
     }
   }
+}
+
+/**
+ * A permission violation is the server refusing one publish or subscription: the connection stays up
+ * and the agent goes on, but an operator must see which subject the user may not use.
+ */
+export function describeStatusError(error: Error): string {
+  if (error instanceof natsErrors.PermissionViolationError) {
+    const queue = error.queue ? ` (queue ${error.queue})` : '';
+    return `PERMISSIONS_VIOLATION: the NATS server refused ${error.operation} on "${error.subject}"${queue}: not granted to this user (see the permission table in @outpost/contracts)`;
+  }
+  return `connection error: ${String(error)}`;
 }

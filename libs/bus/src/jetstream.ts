@@ -1,7 +1,8 @@
 /**
  * Idempotent provisioning of the suite's JetStream assets: the event stream (evt subjects only, with
  * limits so an offline node keeps recent events without filling its disk) and the KV buckets for
- * desired and observed state. Safe to run from every agent at every start, concurrently.
+ * desired and observed state. Safe to run concurrently; on a node with NATS users it runs once at
+ * install time as the admin (tools/scripts/nats-config.mjs --provision), and agents only bind (openStores).
  * Only features of nats-server 2.9 are used (the Debian server here is 2.9.10).
  */
 import { jetstreamManager, type StreamConfig, type JetStreamManager } from '@nats-io/jetstream';
@@ -88,6 +89,36 @@ async function openOrCreateKv(
     if (String((err as Error).message).includes('already in use')) return kvm.open(bucket);
     throw err;
   }
+}
+
+/** A bucket the agents need is not there: JetStream was not provisioned at install time. */
+export class StoresMissingError extends Error {
+  override readonly name = 'StoresMissingError';
+}
+
+/**
+ * Binds to the provisioned KV buckets without any create right: one stream lookup per bucket
+ * ($JS.API.STREAM.INFO.KV_<bucket>), reads by direct get on the key's subject (so read permissions can
+ * name keys). A missing bucket is a StoresMissingError naming the install step.
+ */
+export async function openStores(nc: NatsConnection): Promise<BusStores> {
+  const jsm = await jetstreamManager(nc, { checkAPI: false });
+  const kvm = new Kvm(nc);
+  const open = async (bucket: string): Promise<KV> => {
+    let allowDirect: boolean;
+    try {
+      allowDirect = (await jsm.streams.info(`KV_${bucket}`)).config.allow_direct === true;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      throw new StoresMissingError(
+        `JetStream KV bucket ${bucket} does not exist: provision JetStream at install time ` +
+          '(node tools/scripts/nats-config.mjs --provision --out /etc/outpost/nats); agents do not create it',
+      );
+    }
+    return kvm.open(bucket, { allow_direct: allowDirect });
+  };
+  const [desired, status] = await Promise.all([open(KV_DESIRED), open(KV_STATUS)]);
+  return { desired, status };
 }
 
 function isNotFound(err: unknown): boolean {

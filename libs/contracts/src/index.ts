@@ -12,6 +12,7 @@ export * from './apis/update.api.js';
 export * from './apis/orchestrator.api.js';
 export * from './apis/telemetry.api.js';
 export * from './storage.js';
+export * from './permissions.js';
 export * from './gen/outpost/common/v1/error_pb.js';
 export * from './gen/outpost/common/v1/status_pb.js';
 export * from './gen/outpost/node/v1/node_pb.js';

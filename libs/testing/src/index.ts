@@ -2,6 +2,7 @@
 export {
   connectTo,
   freePort,
+  resolveNatsServerBinary,
   startNatsServer,
   type NatsServerHandle,
   type StartNatsServerOptions,

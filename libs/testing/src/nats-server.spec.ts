@@ -5,6 +5,9 @@ import { existsSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { eventually } from './eventually.js';
 import { connectTo, freePort, startNatsServer, type NatsServerHandle } from './nats-server.js';
 
@@ -147,6 +150,33 @@ describe('startNatsServer options', () => {
       }
     } finally {
       await server.stop();
+    }
+  });
+
+  it('runs a configuration file as it is, with its JetStream store; the harness port wins', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'outpost-conf-'));
+    const file = join(dir, 'server.conf');
+    await writeFile(
+      file,
+      `port: 1\nmax_payload: 8192\njetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }\n` +
+        'authorization { users: [ { user: "a", password: "b" } ] }\n',
+    );
+    await expect(startNatsServer({ configFile: file, configText: '' })).rejects.toThrow(/not both/);
+    const server = await startNatsServer({ configFile: file });
+    try {
+      expect(server.port).not.toBe(1);
+      await expect(connectTo(server, { maxReconnectAttempts: 0 })).rejects.toThrow(/Authorization/i);
+      const nc = await connectTo(server, { user: 'a', pass: 'b' });
+      try {
+        expect(nc.info?.max_payload).toBe(8192);
+        await jetstreamManager(nc); // JetStream comes from the file
+        expect(existsSync(join(dir, 'js', 'jetstream'))).toBe(true);
+      } finally {
+        await nc.close();
+      }
+    } finally {
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

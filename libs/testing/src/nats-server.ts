@@ -43,6 +43,13 @@ export interface StartNatsServerOptions {
    * cluster flags. Ports named here or in configText should come from freePort().
    */
   args?: readonly string[];
+  /**
+   * A nats-server configuration file used as it is (e.g. one rendered by @outpost/nats-config, with its
+   * users, permissions and JetStream store), passed with -c. The harness's address and port still win
+   * (command-line flags override the file); JetStream and its store come from the file alone, because
+   * nats-server refuses -sd next to a store_dir. Exclusive with configText.
+   */
+  configFile?: string;
 }
 
 const LOOPBACK = '127.0.0.1';
@@ -61,6 +68,9 @@ const CONTAINER_CONFIG_FILE = '/etc/nats/outpost-test.conf';
 const extraConnectOptions = new WeakMap<NatsServerHandle, Partial<ConnectionOptions>>();
 
 export async function startNatsServer(opts: StartNatsServerOptions = {}): Promise<NatsServerHandle> {
+  if (opts.configText !== undefined && opts.configFile !== undefined) {
+    throw new Error('startNatsServer: give configText or configFile, not both');
+  }
   const forced = process.env.OUTPOST_TEST_NATS;
   if (forced !== undefined && forced !== '' && forced !== 'binary' && forced !== 'container') {
     throw new Error(`OUTPOST_TEST_NATS must be "binary" or "container", got "${forced}"`);
@@ -107,7 +117,7 @@ async function startBinaryServer(opts: StartNatsServerOptions): Promise<NatsServ
   const reaper = new Reaper(storeDir);
   try {
     const args = ['-a', LOOPBACK];
-    if (opts.jetstream ?? true) args.push('-js', '-sd', storeDir);
+    if ((opts.jetstream ?? true) && opts.configFile === undefined) args.push('-js', '-sd', storeDir);
     if (opts.configText !== undefined) {
       // Inside the temp dir so the final stop removes it together with the store.
       const configFile = join(storeDir, 'outpost-test.conf');
@@ -115,6 +125,7 @@ async function startBinaryServer(opts: StartNatsServerOptions): Promise<NatsServ
       await writeFile(configFile, text);
       args.push('-c', configFile);
     }
+    if (opts.configFile !== undefined) args.push('-c', opts.configFile);
     args.push(...(opts.args ?? []));
     // The free port is only reserved until we close the probe listener, so another process can grab it
     // before nats-server binds: retry a few times with a new port when that is why the server died.
@@ -294,7 +305,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function resolveNatsServerBinary(): Promise<string> {
+/** The nats-server binary the harness runs: NATS_SERVER_BIN, else PATH, else /usr/sbin. */
+export async function resolveNatsServerBinary(): Promise<string> {
   const fromEnv = process.env.NATS_SERVER_BIN;
   if (fromEnv) {
     if (!isExecutable(fromEnv)) throw new Error(`NATS_SERVER_BIN=${fromEnv} is not an executable file`);
@@ -474,8 +486,12 @@ function dockerAnswers(): Promise<boolean> {
 }
 
 async function startContainerServer(opts: StartNatsServerOptions): Promise<NatsServerHandle> {
-  if (opts.args !== undefined || typeof opts.configText === 'function') {
-    throw new Error('startNatsServer: args and a configText function need the local nats-server binary');
+  if (opts.args !== undefined || typeof opts.configText === 'function' || opts.configFile !== undefined) {
+    // configFile: its users would clash with the --user/--pass NatsContainer always adds, and it may name
+    // host files.
+    throw new Error(
+      'startNatsServer: args, configFile and a configText function need the local nats-server binary (OUTPOST_TEST_NATS=binary)',
+    );
   }
   const { NatsContainer } = await import('@testcontainers/nats');
   const definition = new NatsContainer(CONTAINER_IMAGE);

@@ -14,6 +14,14 @@ export const commonSettings = {
   },
   natsUser: { kind: 'string', default: '', env: 'NATS_USER', description: 'NATS user name (empty: none)' },
   natsPassword: { kind: 'string', default: '', env: 'NATS_PASSWORD', description: 'NATS password' },
+  natsNkeyFile: {
+    kind: 'string',
+    default: '',
+    env: 'OUTPOST_NATS_NKEY_FILE',
+    description:
+      'NATS user nkey seed file; empty: $CREDENTIALS_DIRECTORY/nats.nk when systemd passes one ' +
+      '(LoadCredential=nats.nk:/etc/outpost/nats/creds/<user>.nk), else no nkey',
+  },
   nodeId: {
     kind: 'string',
     default: '',

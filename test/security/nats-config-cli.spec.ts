@@ -1,0 +1,114 @@
+/**
+ * tools/scripts/nats-config.mjs as an installer runs it (Node 24, the built packages): render a node's
+ * configuration, start nats-server with it, provision JetStream as the admin, run again without
+ * changing any identity; agents' users cannot create JetStream assets; bad arguments exit 2.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { nkeyAuthenticator } from '@nats-io/nats-core';
+import { EVENT_STREAM, KV_DESIRED, KV_STATUS } from '@outpost/contracts';
+import { readSeedFile } from '@outpost/nats-config';
+import { connectTo, startNatsServer, type NatsServerHandle } from '@outpost/testing';
+
+const ROOT = resolve(new URL('../..', import.meta.url).pathname);
+const TOOL = join(ROOT, 'tools', 'scripts', 'nats-config.mjs');
+
+function tool(...args: string[]): Promise<{ code: number; out: string }> {
+  if (!existsSync(join(ROOT, 'libs', 'nats-config', 'dist', 'index.js'))) {
+    throw new Error('libs/nats-config/dist is missing: run `npm run build` first (npm test does)');
+  }
+  return new Promise((done) => {
+    execFile(process.execPath, [TOOL, ...args], { cwd: ROOT }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      done({ code, out: stdout + stderr });
+    });
+  });
+}
+
+describe('nats-config.mjs', () => {
+  let dir: string;
+  let nats: NatsServerHandle | undefined;
+  let render: string[];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'outpost-nats-cli-'));
+    render = [
+      '--node-id',
+      'cli1',
+      '--out',
+      join(dir, 'nats'),
+      '--store-dir',
+      join(dir, 'js'),
+      '--domain',
+      'cli1',
+    ];
+  });
+
+  afterAll(async () => {
+    await nats?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('renders, then provisions JetStream as the admin on the server running that configuration', async () => {
+    const first = await tool(...render);
+    expect(first).toEqual({ code: 0, out: expect.stringContaining('user hardware:') });
+    expect(first.out).toContain('new seed');
+    nats = await startNatsServer({ configFile: join(dir, 'nats', 'nats-server.conf') });
+
+    const provisioned = await tool('--provision', '--out', join(dir, 'nats'), '--url', nats.url);
+    expect(provisioned).toEqual({ code: 0, out: expect.stringContaining('provisioned JetStream') });
+    const admin = await connectTo(nats, {
+      authenticator: nkeyAuthenticator(await readSeedFile(join(dir, 'nats', 'creds', 'admin.nk'))),
+    });
+    try {
+      const jsm = await jetstreamManager(admin);
+      for (const stream of [EVENT_STREAM, `KV_${KV_DESIRED}`, `KV_${KV_STATUS}`]) {
+        expect((await jsm.streams.info(stream)).config.name).toBe(stream);
+      }
+    } finally {
+      await admin.close();
+    }
+  });
+
+  it('an agent user cannot create or delete JetStream assets', async () => {
+    if (!nats) throw new Error('no server');
+    const agent = await connectTo(nats, {
+      authenticator: nkeyAuthenticator(await readSeedFile(join(dir, 'nats', 'creds', 'cluster.nk'))),
+      inboxPrefix: '_INBOX.cluster',
+    });
+    try {
+      const jsm = await jetstreamManager(agent, { checkAPI: false });
+      await expect(jsm.streams.add({ name: 'ROGUE', subjects: ['rogue.>'] })).rejects.toThrow(/ermission/);
+      await expect(jsm.streams.delete(`KV_${KV_STATUS}`)).rejects.toThrow(/ermission/);
+    } finally {
+      await agent.close();
+    }
+  });
+
+  it('keeps every seed and the same configuration when run again', async () => {
+    const before = await readFile(join(dir, 'nats', 'nats-server.conf'), 'utf8');
+    const again = await tool(...render);
+    expect(again.code).toBe(0);
+    expect(again.out).not.toContain('new seed');
+    expect(await readFile(join(dir, 'nats', 'nats-server.conf'), 'utf8')).toBe(before);
+  });
+
+  it.each([
+    [['--out', '/tmp/x'], '--node-id is required'],
+    [['--node-id', 'n1', '--out', '/tmp/x', '--mode', 'both'], '--mode must be split or all-in-one'],
+    [
+      ['--node-id', 'n1', '--out', '/tmp/x', '--leaf-url', 'tls://h:7422', '--leaf-ca', 'ca.pem'],
+      'go together',
+    ],
+    [['--node-id', 'n1', '--out', '/tmp/x', '--port', '99999'], 'is not a port'],
+  ])('refuses %j with exit 2', async (args, message) => {
+    const result = await tool(...args);
+    expect(result.code).toBe(2);
+    expect(result.out).toContain(message);
+  });
+});

@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+// Renders a node's nats-server configuration with least-privilege NATS users, from the permission table
+// in @outpost/contracts, and provisions JetStream as the admin user. Install-time tool: it imports the
+// built @outpost/* packages, so it runs from the installed bundle as well as from a built checkout.
+//
+//   node tools/scripts/nats-config.mjs --node-id ID --out DIR [--port 4222] [--host 127.0.0.1]
+//        [--store-dir DIR] [--mode split|all-in-one] [--domain D]
+//        [--leaf-url URL ... --leaf-ca F --leaf-cert F --leaf-key F] [--provision [--url URL]]
+//   node tools/scripts/nats-config.mjs --provision --out DIR [--url nats://127.0.0.1:4222]
+//
+// Writes DIR/nats-server.conf and DIR/creds/<user>.nk (nkey seeds, mode 0400; existing seeds are kept,
+// so running it again is safe). --provision creates or updates the event stream and the KV buckets as
+// the admin user (DIR/creds/admin.nk) on a running server; agents never hold create rights.
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+
+const USAGE = `usage: nats-config.mjs --node-id ID --out DIR [--port 4222] [--host 127.0.0.1] [--store-dir DIR]
+         [--mode split|all-in-one] [--domain D]
+         [--leaf-url URL ... --leaf-ca FILE --leaf-cert FILE --leaf-key FILE] [--provision [--url URL]]
+       nats-config.mjs --provision --out DIR [--url nats://127.0.0.1:4222]`;
+
+class UsageError extends Error {}
+
+function options(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'node-id': { type: 'string' },
+      out: { type: 'string' },
+      port: { type: 'string', default: '4222' },
+      host: { type: 'string', default: '127.0.0.1' },
+      'store-dir': { type: 'string' },
+      mode: { type: 'string', default: 'split' },
+      domain: { type: 'string' },
+      'leaf-url': { type: 'string', multiple: true },
+      'leaf-ca': { type: 'string' },
+      'leaf-cert': { type: 'string' },
+      'leaf-key': { type: 'string' },
+      provision: { type: 'boolean', default: false },
+      url: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return { help: true };
+  if (!values.out) throw new UsageError('--out is required');
+  if (!values['node-id'] && !values.provision)
+    throw new UsageError('--node-id is required (or --provision alone)');
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new UsageError(`--port ${values.port} is not a port`);
+  if (values.mode !== 'split' && values.mode !== 'all-in-one') {
+    throw new UsageError(`--mode must be split or all-in-one, not ${values.mode}`);
+  }
+  const tlsParts = [values['leaf-ca'], values['leaf-cert'], values['leaf-key']];
+  const tlsGiven = tlsParts.filter(Boolean).length;
+  if (tlsGiven !== 0 && tlsGiven !== 3)
+    throw new UsageError('--leaf-ca, --leaf-cert and --leaf-key go together');
+  const leafUrls = values['leaf-url'] ?? [];
+  if (tlsGiven === 3 && leafUrls.length === 0)
+    throw new UsageError('--leaf-ca/--leaf-cert/--leaf-key need --leaf-url');
+  const leaf =
+    leafUrls.length === 0
+      ? undefined
+      : {
+          urls: leafUrls,
+          tls:
+            tlsGiven === 3 ? { caFile: tlsParts[0], certFile: tlsParts[1], keyFile: tlsParts[2] } : undefined,
+        };
+  const localHost = values.host === '0.0.0.0' || values.host === '::' ? '127.0.0.1' : values.host;
+  return {
+    nodeId: values['node-id'],
+    outDir: values.out,
+    port,
+    host: values.host,
+    storeDir: values['store-dir'],
+    mode: values.mode,
+    domain: values.domain,
+    leaf,
+    provision: values.provision,
+    url: values.url ?? `nats://${localHost}:${port}`,
+  };
+}
+
+async function main(argv) {
+  let opts;
+  try {
+    opts = options(argv);
+  } catch (err) {
+    process.stderr.write(`nats-config: ${err.message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (opts.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const { writeNatsConfig, provisionAsAdmin } = await import('@outpost/nats-config');
+  if (opts.nodeId) {
+    const result = await writeNatsConfig(opts);
+    process.stdout.write(`wrote ${result.configFile}\n`);
+    for (const u of result.users) {
+      process.stdout.write(
+        `  user ${u.name}: ${u.publicKey} (${u.created ? 'new seed' : 'seed kept'} ${u.seedFile})\n`,
+      );
+    }
+  }
+  if (opts.provision) {
+    await provisionAsAdmin(opts.url, join(opts.outDir, 'creds', 'admin.nk'));
+    process.stdout.write(`provisioned JetStream on ${opts.url} as admin\n`);
+  }
+  return 0;
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  process.stderr.write(`nats-config: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+}
