@@ -8,10 +8,10 @@
  * no enums, no parameter properties, and relative imports name the .ts file.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatFiles, generateFiles, logger, names, type GeneratorCallback, type Tree } from '@nx/devkit';
+import { formatFiles, generateFiles, logger, type GeneratorCallback, type Tree } from '@nx/devkit';
 import { agentNames, type AgentGeneratorOptions, type AgentNames } from './agent-names.ts';
 import { registerAgent } from './workspace-edits.ts';
 
@@ -56,15 +56,19 @@ function linkPackages(root: string, n: AgentNames): void {
     [`${n.name}-agent`, `../../apps/${n.name}-agent`],
   ];
   for (const [link, target] of links)
-    if (!existsSync(join(scope, link))) symlinkSync(target, join(scope, link));
+    if (!lstatSync(join(scope, link), { throwIfNoEntry: false })) symlinkSync(target, join(scope, link));
 }
 
 function nextSteps(n: AgentNames): string {
+  const steps: [string, string][] = [
+    [`npm run test:unit -- libs/agents/${n.name}`, 'its tests, on a real nats-server'],
+    ['npm run build && npm start', `edge-node runs ${n.className}Agent with the others`],
+    [`proto/outpost/${n.name}/v1/${n.name}.proto`, 'add a command here, then npm run proto:gen'],
+  ];
+  const width = Math.max(...steps.map(([step]) => step.length)) + 2;
   return [
     `The ${n.name} agent is ready. Next:`,
-    `  npm run test:unit -- libs/agents/${n.name}      its tests on a real nats-server`,
-    `  npm run build && npm start                      edge-node runs it with the others`,
-    `  proto/outpost/${n.name}/v1/${n.name}.proto       add commands here, then npm run proto:gen`,
-    `See docs/new-agent.md. ${names(n.name).className}Agent is registered in apps/edge-node.`,
+    ...steps.map(([step, why]) => `  ${step.padEnd(width)}${why}`),
+    'A walk through all of it: docs/new-agent.md',
   ].join('\n');
 }
