@@ -190,12 +190,13 @@ else
 fi
 if [ "$LIVE" = yes ]; then systemctl daemon-reload; fi
 "${SYSTEMCTL[@]}" disable --quiet "${OFF[@]}"
-"${SYSTEMCTL[@]}" enable --quiet outpost.target outpost-nats.service "${ON[@]}"
+"${SYSTEMCTL[@]}" enable --quiet outpost.target outpost-nats.service outpost-nats-provision.service "${ON[@]}"
 if [ "$LIVE" = yes ] && [ "$START" = yes ]; then
   systemctl stop "${OFF[@]}"
   systemctl restart outpost-nats.service
+  systemctl restart outpost-nats-provision.service
   systemctl restart "${ON[@]}"
   systemctl start outpost.target
-  say "started: outpost-nats.service ${ON[*]} (systemctl status outpost.target)"
+  say "started: outpost-nats.service outpost-nats-provision.service ${ON[*]} (systemctl status outpost.target)"
 fi
 say "done: Outpost $VERSION in $TARGET, node $NODE_ID, mode $MODE"

@@ -5,8 +5,8 @@
 // on a simulated device against a nats-server started here, reading the configuration install.sh wrote.
 // Systemd itself (PID 1) does not run here, so the units are not started; see docs/deploy.md.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFile, spawn } from 'node:child_process';
-import { constants } from 'node:fs';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { constants, readdirSync } from 'node:fs';
 import {
   access,
   cp,
@@ -22,7 +22,9 @@ import {
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import type { Msg, NatsConnection } from '@nats-io/nats-core';
+import { nkeyAuthenticator, type Msg, type NatsConnection } from '@nats-io/nats-core';
+import { AGENT_IDS } from '@outpost/contracts';
+import { readSeedFile } from '@outpost/nats-config';
 import {
   connectTo,
   eventually,
@@ -34,7 +36,11 @@ import { execPaths, findSystemdAnalyze, verifyInRoot } from './systemd-analyze.j
 
 const REPO = resolve(new URL('../..', import.meta.url).pathname);
 const MACHINE_ID = '0123456789abcdef0123456789abcdef';
-const AGENTS = ['cluster', 'hardware', 'node', 'orchestrator', 'telemetry', 'update'];
+// Every agent app of the workspace (apps/<agent>-agent), as the bundle finds them.
+const AGENTS = readdirSync(join(REPO, 'apps'))
+  .filter((app) => app.endsWith('-agent'))
+  .map((app) => app.slice(0, -'-agent'.length))
+  .sort();
 const AGENT_UNITS = AGENTS.map((a) => `outpost-${a}-agent.service`).sort();
 
 interface Run {
@@ -201,7 +207,8 @@ describe('the bundle and deploy/install.sh', () => {
         gid: await idOf(root, 'group', 'outpost-nats'),
       });
       const seeds = (await readdir(join(root, 'etc/outpost/nats/creds'))).sort();
-      expect(seeds).toEqual([...AGENTS, 'admin', 'edge-node'].map((u) => `${u}.nk`).sort());
+      // Split mode: one user per agent id of the permission table, and the admin (all-in-one adds edge-node).
+      expect(seeds).toEqual([...AGENT_IDS, 'admin'].map((u) => `${u}.nk`).sort());
       for (const seed of seeds) expect(await mode(`etc/outpost/nats/creds/${seed}`)).toBe('600');
       const nats = await sh('/usr/sbin/nats-server', [
         '-t',
@@ -232,7 +239,9 @@ describe('the bundle and deploy/install.sh', () => {
 
     it('split: enables the NATS server and one unit per agent, not the all-in-one unit', async () => {
       expect(await wants(root, 'multi-user.target')).toEqual(['outpost.target']);
-      expect(await wants(root, 'outpost.target')).toEqual([...AGENT_UNITS, 'outpost-nats.service'].sort());
+      expect(await wants(root, 'outpost.target')).toEqual(
+        [...AGENT_UNITS, 'outpost-nats.service', 'outpost-nats-provision.service'].sort(),
+      );
       const link = await readlink(
         join(root, 'etc/systemd/system/outpost.target.wants/outpost-node-agent.service'),
       );
@@ -256,6 +265,7 @@ describe('the bundle and deploy/install.sh', () => {
         expect.arrayContaining([
           'outpost.target',
           'outpost-nats.service',
+          'outpost-nats-provision.service',
           'outpost-edge-node.service',
           ...AGENT_UNITS,
         ]),
@@ -287,6 +297,7 @@ describe('the bundle and deploy/install.sh', () => {
       });
       expect(await wants(root, 'outpost.target')).toEqual([
         'outpost-edge-node.service',
+        'outpost-nats-provision.service',
         'outpost-nats.service',
       ]);
       expect(await readFile(join(root, 'etc/outpost/telemetry.json'), 'utf8')).toContain('600');
@@ -306,6 +317,7 @@ describe('the bundle and deploy/install.sh', () => {
       expect(r.out).toMatch(/--mode must be split or all-in-one/);
       expect(await wants(root, 'outpost.target')).toEqual([
         'outpost-edge-node.service',
+        'outpost-nats-provision.service',
         'outpost-nats.service',
       ]);
     });
@@ -328,14 +340,42 @@ describe('the bundle and deploy/install.sh', () => {
       let output = '';
       let child: ReturnType<typeof spawn> | undefined;
       try {
-        nats = await startNatsServer();
-        nc = await connectTo(nats);
+        // The installed server configuration (nkey users, permissions), with its store moved into the
+        // test's directory; then JetStream provisioned as outpost-nats-provision.service does it.
+        const nats_ = join(root, 'etc/outpost/nats');
+        const conf = (await readFile(join(nats_, 'nats-server.conf'), 'utf8')).replaceAll(
+          '/var/lib/outpost/nats/jetstream',
+          join(home, 'jetstream'),
+        );
+        expect(conf).toContain(join(home, 'jetstream'));
+        await writeFile(join(home, 'nats-server.conf'), conf);
+        nats = await startNatsServer({ configFile: join(home, 'nats-server.conf') });
+        const provision = spawnSync(
+          join(root, 'opt/outpost/node/bin/node'),
+          [
+            join(root, 'opt/outpost/tools/nats-config.mjs'),
+            '--provision',
+            '--admin-seed',
+            join(nats_, 'creds/admin.nk'),
+            '--url',
+            nats.url,
+          ],
+          { cwd: home, env: { PATH: '/usr/bin:/bin' }, encoding: 'utf8' },
+        );
+        expect({ code: provision.status, out: provision.stdout + provision.stderr }).toEqual({
+          code: 0,
+          out: expect.stringContaining('provisioned JetStream'),
+        });
+        nc = await connectTo(nats, {
+          authenticator: nkeyAuthenticator(await readSeedFile(join(nats_, 'creds/admin.nk'))),
+        });
         child = spawn(
           join(root, 'opt/outpost/node/bin/node'),
           [join(root, 'opt/outpost/apps/edge-node/dist/main.js')],
           {
             cwd: home,
-            env: { ...env, NATS_URL: nats.url },
+            // As the all-in-one unit runs it: its own user's seed (LoadCredential=nats.nk:...edge-node.nk).
+            env: { ...env, NATS_URL: nats.url, OUTPOST_NATS_NKEY_FILE: join(nats_, 'creds/edge-node.nk') },
             stdio: ['ignore', 'pipe', 'pipe'],
           },
         );
@@ -356,7 +396,7 @@ describe('the bundle and deploy/install.sh', () => {
         expect(names).toEqual(AGENTS.map((a) => `outpost-${a}`));
         const health = json(await nc.request(`edge.${nodeId}.node.cmd.health`, '{}', { timeout: 5000 }));
         expect(health.nodeId).toBe(nodeId);
-        expect(output).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find (module|package)/);
+        expect(output).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find (module|package)|PERMISSIONS_VIOLATION/);
       } finally {
         if (child && child.exitCode === null) {
           const exited = new Promise((done) => child?.once('exit', done));

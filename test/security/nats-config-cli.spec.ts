@@ -62,6 +62,10 @@ describe('nats-config.mjs', () => {
 
     const provisioned = await tool('--provision', '--out', join(dir, 'nats'), '--url', nats.url);
     expect(provisioned).toEqual({ code: 0, out: expect.stringContaining('provisioned JetStream') });
+    // As outpost-nats-provision.service runs it: the admin seed from systemd's credentials directory.
+    const seed = join(dir, 'nats', 'creds', 'admin.nk');
+    const byUnit = await tool('--provision', '--admin-seed', seed, '--url', nats.url);
+    expect(byUnit).toEqual({ code: 0, out: expect.stringContaining('provisioned JetStream') });
     const admin = await connectTo(nats, {
       authenticator: nkeyAuthenticator(await readSeedFile(join(dir, 'nats', 'creds', 'admin.nk'))),
     });
@@ -106,6 +110,11 @@ describe('nats-config.mjs', () => {
       'go together',
     ],
     [['--node-id', 'n1', '--out', '/tmp/x', '--port', '99999'], 'is not a port'],
+    [['--admin-seed', '/tmp/admin.nk'], '--admin-seed goes with --provision alone'],
+    [
+      ['--provision', '--admin-seed', '/tmp/a.nk', '--out', '/tmp/x'],
+      '--admin-seed goes with --provision alone',
+    ],
   ])('refuses %j with exit 2', async (args, message) => {
     const result = await tool(...args);
     expect(result.code).toBe(2);

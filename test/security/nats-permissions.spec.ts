@@ -269,6 +269,18 @@ describe('every agent in one process under the edge-node user (all-in-one mode)'
     expect(log.violations()).toEqual([]);
   });
 
+  it('answers discovery once per agent over its one connection ($SRV.PING: one reply each)', async () => {
+    const names = await eventually(async () => {
+      const found: string[] = [];
+      for await (const m of await h.admin.requestMany('$SRV.PING', '', { maxWait: 1000 }))
+        found.push(String((json(m) as { name?: string }).name));
+      expect(found.length).toBe(AGENTS.length);
+      return found.sort();
+    });
+    expect(names).toEqual(AGENTS.map((a) => `outpost-${a.agent}`).sort());
+    expect(log.violations()).toEqual([]);
+  });
+
   it('the edge-node user is still refused edge.> and other nodes', async () => {
     const sub = suite.connection.subscribe('edge.>');
     suite.connection.publish(`edge.other.node.evt.heartbeat`, '{}');

@@ -29,6 +29,7 @@ import {
   readFileSync,
   readdirSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
@@ -78,10 +79,14 @@ function workspaces() {
 }
 
 /** The @outpost/* packages that files under `dir` import (static and dynamic imports). */
+/** Node-side tools the bundle carries in tools/ (run by deploy/install.sh). */
+const SHIPPED_TOOLS = ['nats-config.mjs'];
+
 function importedWorkspacePackages(dir) {
   const names = new Set();
-  for (const file of globSync('**/*.js', { cwd: dir })) {
-    const text = readFileSync(join(dir, file), 'utf8');
+  const files = statSync(dir).isFile() ? [dir] : globSync('**/*.js', { cwd: dir }).map((f) => join(dir, f));
+  for (const file of files) {
+    const text = readFileSync(file, 'utf8');
     for (const m of text.matchAll(/(?:from|import)\s*\(?\s*['"](@outpost\/[a-z0-9-]+)(?:\/[^'"]*)?['"]/g)) {
       names.add(m[1]);
     }
@@ -155,7 +160,9 @@ function main() {
   rmSync(join(out, 'apps'), { recursive: true, force: true });
   rmSync(join(out, 'libs'), { recursive: true, force: true });
   const libs = new Set();
-  const queue = apps.map((ws) => join(root, ws, 'dist'));
+  // The node-side tools shipped in tools/ (step 4) import workspace libs too (nats-config.mjs).
+  const tools = SHIPPED_TOOLS.map((t) => join(root, 'tools/scripts', t)).filter((f) => existsSync(f));
+  const queue = [...apps.map((ws) => join(root, ws, 'dist')), ...tools];
   for (const ws of apps) copyBuilt(join(root, ws), join(out, ws));
   while (queue.length > 0) {
     for (const name of importedWorkspacePackages(queue.shift())) {
@@ -186,7 +193,7 @@ function main() {
   mkdirSync(join(out, 'libexec'), { recursive: true });
   cpSync(join(root, 'deploy/libexec'), join(out, 'libexec'), { recursive: true });
   mkdirSync(join(out, 'tools'), { recursive: true });
-  for (const tool of ['nats-config.mjs']) {
+  for (const tool of SHIPPED_TOOLS) {
     // Optional: the NATS credentials tool (see deploy/install.sh for what happens without it).
     if (existsSync(join(root, 'tools/scripts', tool)))
       cpSync(join(root, 'tools/scripts', tool), join(out, 'tools', tool));

@@ -7,6 +7,8 @@
 //        [--store-dir DIR] [--mode split|all-in-one] [--domain D]
 //        [--leaf-url URL ... --leaf-ca F --leaf-cert F --leaf-key F] [--provision [--url URL]]
 //   node tools/scripts/nats-config.mjs --provision --out DIR [--url nats://127.0.0.1:4222]
+//   node tools/scripts/nats-config.mjs --provision --admin-seed FILE [--url nats://127.0.0.1:4222]
+//        (outpost-nats-provision.service: the seed comes from systemd's LoadCredential=)
 //
 // Writes DIR/nats-server.conf and DIR/creds/<user>.nk (nkey seeds, mode 0400; existing seeds are kept,
 // so running it again is safe). --provision creates or updates the event stream and the KV buckets as
@@ -17,7 +19,8 @@ import { join } from 'node:path';
 const USAGE = `usage: nats-config.mjs --node-id ID --out DIR [--port 4222] [--host 127.0.0.1] [--store-dir DIR]
          [--mode split|all-in-one] [--domain D]
          [--leaf-url URL ... --leaf-ca FILE --leaf-cert FILE --leaf-key FILE] [--provision [--url URL]]
-       nats-config.mjs --provision --out DIR [--url nats://127.0.0.1:4222]`;
+       nats-config.mjs --provision --out DIR [--url nats://127.0.0.1:4222]
+       nats-config.mjs --provision --admin-seed FILE [--url nats://127.0.0.1:4222]`;
 
 class UsageError extends Error {}
 
@@ -37,6 +40,7 @@ function options(argv) {
       'leaf-cert': { type: 'string' },
       'leaf-key': { type: 'string' },
       provision: { type: 'boolean', default: false },
+      'admin-seed': { type: 'string' },
       url: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -44,7 +48,9 @@ function options(argv) {
     allowPositionals: false,
   });
   if (values.help) return { help: true };
-  if (!values.out) throw new UsageError('--out is required');
+  if (values['admin-seed'] && (!values.provision || values.out || values['node-id']))
+    throw new UsageError('--admin-seed goes with --provision alone');
+  if (!values.out && !values['admin-seed']) throw new UsageError('--out is required');
   if (!values['node-id'] && !values.provision)
     throw new UsageError('--node-id is required (or --provision alone)');
   const port = Number(values.port);
@@ -79,6 +85,7 @@ function options(argv) {
     domain: values.domain,
     leaf,
     provision: values.provision,
+    adminSeed: values['admin-seed'],
     url: values.url ?? `nats://${localHost}:${port}`,
   };
 }
@@ -106,7 +113,7 @@ async function main(argv) {
     }
   }
   if (opts.provision) {
-    await provisionAsAdmin(opts.url, join(opts.outDir, 'creds', 'admin.nk'));
+    await provisionAsAdmin(opts.url, opts.adminSeed ?? join(opts.outDir, 'creds', 'admin.nk'));
     process.stdout.write(`provisioned JetStream on ${opts.url} as admin\n`);
   }
   return 0;

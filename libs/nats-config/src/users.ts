@@ -23,8 +23,12 @@ import {
 export interface NatsPermissions {
   publish: { allow: string[] };
   subscribe: { allow: string[] };
-  /** Lets the user answer the requests it receives (its own commands, $SRV, JetStream flow control). */
-  allow_responses: boolean;
+  /**
+   * Lets the user answer the requests it receives (its own commands, $SRV, JetStream flow control).
+   * `true` allows one reply per request; a user running several agents over one connection answers a
+   * discovery request (`$SRV.PING`) once per agent, so it gets `{ max: <agents> }`.
+   */
+  allow_responses: true | { max: number };
 }
 
 export interface NatsUser {
@@ -89,7 +93,11 @@ export function permissionsFor(
     kv.push(...grants.kv.map((g) => ({ ...g, key: g.key.replaceAll('{node}', nodeId) })));
   }
   for (const subject of kvSubjects(kv)) pub.add(subject);
-  return { publish: { allow: [...pub] }, subscribe: { allow: [...sub] }, allow_responses: true };
+  return {
+    publish: { allow: [...pub] },
+    subscribe: { allow: [...sub] },
+    allow_responses: agents.length > 1 ? { max: agents.length } : true,
+  };
 }
 
 /**
