@@ -13,6 +13,7 @@ Inspect it with the nats CLI (Debian package natscli, or https://github.com/nats
   ${nats} sub '${wildcards.node(nodeId)}'
   ${nats} kv get ${KV_STATUS} ${kvKeys.nodeHealth(nodeId)}
   ${nats} stream view ${EVENT_STREAM}
+Every agent, command, key and event: docs/nats-cli.md (NODE=${nodeId}).
 Stop with Ctrl-C (SIGINT drains and exits).
 `;
 }
