@@ -55,6 +55,10 @@ export default tseslint.config(
               sourceTag: 'scope:orchestrator',
               onlyDependOnLibsWithTags: ['scope:orchestrator', 'scope:shared'],
             },
+            {
+              sourceTag: 'scope:observability',
+              onlyDependOnLibsWithTags: ['scope:observability', 'scope:shared'],
+            },
             { sourceTag: 'scope:suite', onlyDependOnLibsWithTags: ['*'] },
           ],
         },

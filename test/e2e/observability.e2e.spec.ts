@@ -1,0 +1,288 @@
+/**
+ * The observability agent with the telemetry agent in one process (as in edge-node), on a real
+ * nats-server, driven by profile puts in KV like an operator: host metrics scraped by Prometheus
+ * (validated by promtool) and pushed over OTLP/HTTP to a receiver in the test, a profile change
+ * applied live, a profile that cannot be applied rolled back by the telemetry agent.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kvm, type KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { KV_DESIRED } from '@outpost/contracts';
+import { JsonLogger, startSuite, type RunningSuite } from '@outpost/agent-runtime';
+import { ObservabilityAgent } from '@outpost/agent-observability';
+import { TelemetryAgent } from '@outpost/agent-telemetry';
+import {
+  connectTo,
+  eventually,
+  OtlpReceiver,
+  simulatedNodeEnv,
+  startNatsServer,
+  type NatsServerHandle,
+} from '@outpost/testing';
+
+const METRIC_INPUTS = ['cpu', 'memory', 'disk', 'diskio', 'net', 'load', 'temperature', 'agents'];
+const entry = (input: string, intervalSeconds = 1, level = 'INFO') => ({
+  input,
+  type: METRIC_INPUTS.includes(input) ? 'TELEMETRY_SIGNAL_METRICS' : 'TELEMETRY_SIGNAL_LOGS',
+  kind: 'TELEMETRY_KIND_HOST',
+  level: `TELEMETRY_LEVEL_${level}`,
+  intervalSeconds,
+});
+
+interface OtlpAttr {
+  key: string;
+  value: { stringValue?: string; intValue?: string | number; doubleValue?: number };
+}
+interface OtlpMetric {
+  name: string;
+  unit: string;
+  gauge?: {
+    dataPoints: {
+      asDouble?: number;
+      asInt?: string | number;
+      attributes: OtlpAttr[];
+      timeUnixNano: string;
+    }[];
+  };
+  sum?: {
+    dataPoints: {
+      asDouble?: number;
+      asInt?: string | number;
+      attributes: OtlpAttr[];
+      timeUnixNano: string;
+    }[];
+    isMonotonic: boolean;
+  };
+}
+interface MetricsRequest {
+  resourceMetrics: { resource: { attributes: OtlpAttr[] }; scopeMetrics: { metrics: OtlpMetric[] }[] }[];
+}
+
+export const attrs = (list: OtlpAttr[]) =>
+  Object.fromEntries(
+    list.map((a) => [a.key, a.value.stringValue ?? a.value.intValue ?? a.value.doubleValue]),
+  );
+const metricsOf = (req: MetricsRequest) =>
+  req.resourceMetrics.flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics));
+const value = (p: { asDouble?: number; asInt?: string | number }) => Number(p.asDouble ?? p.asInt);
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((resolve) => s.close(resolve));
+  return port;
+}
+
+function promtool(text: string): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = execFile('/usr/bin/promtool', ['check', 'metrics'], (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
+    );
+    child.stdin?.end(text);
+  });
+}
+
+describe('observability agent on a real bus', () => {
+  let nats: NatsServerHandle;
+  let dir: string;
+  let suite: RunningSuite;
+  let nc: NatsConnection;
+  let nodeId: string;
+  let desired: KV;
+  const otlp = new OtlpReceiver();
+  let promPort: number;
+
+  const request = async (agent: string, verb: string, body = '{}') =>
+    JSON.parse(
+      new TextDecoder().decode(
+        (await nc.request(`edge.${nodeId}.${agent}.cmd.${verb}`, body, { timeout: 5000 })).data,
+      ),
+    );
+  const status = () => request('observability', 'status');
+  const putProfile = (profile: unknown) => desired.put(`${nodeId}.telemetry`, JSON.stringify(profile));
+  const scrape = async (port: number) => {
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(res.status).toBe(200);
+    return res.text();
+  };
+  /** Waits until the observability agent applied a generation newer than `after` and returns it. */
+  const applied = (after: number) =>
+    eventually(async () => {
+      const s = await status();
+      expect(Number(s.generation ?? 0)).toBeGreaterThan(after);
+      return s;
+    });
+
+  beforeAll(async () => {
+    nats = await startNatsServer();
+    dir = await mkdtemp(join(tmpdir(), 'outpost-observability-'));
+    await otlp.start();
+    promPort = await freePort();
+    const env = simulatedNodeEnv(dir, nats.url, {
+      OUTPOST_STATUS_INTERVAL_MS: '200',
+      OUTPOST_OBSERVABILITY_PROMETHEUS_HOST: '127.0.0.1',
+      OUTPOST_OBSERVABILITY_RETRY_INTERVAL_MS: '100',
+      OUTPOST_OBSERVABILITY_LOG_BATCH_DELAY_MS: '100',
+      OUTPOST_OBSERVABILITY_EXPORT_TIMEOUT_MS: '2000',
+    });
+    suite = await startSuite([TelemetryAgent, ObservabilityAgent], {
+      env,
+      logger: new JsonLogger({ agent: 'edge-node' }, 'error'),
+    });
+    nodeId = suite.nodeId;
+    nc = await connectTo(nats);
+    desired = await new Kvm(nc).open(KV_DESIRED);
+  });
+
+  afterAll(async () => {
+    await suite?.stop('test done');
+    await nc?.close();
+    await otlp.stop();
+    await nats?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('applies the effective configuration and reports it: the telemetry agent records it as good', async () => {
+    await putProfile({
+      entries: METRIC_INPUTS.map((i) => entry(i)),
+      exporters: { otlpHttp: { endpoint: otlp.endpoint }, prometheus: { port: promPort } },
+    });
+    const s = await applied(0);
+    expect(s.inputs.map((i: { input: string }) => i.input).sort()).toEqual([...METRIC_INPUTS].sort());
+    expect(s.exporters.map((e: { name: string }) => e.name).sort()).toEqual([
+      'otlp-metrics',
+      'otlp-traces',
+      'prometheus',
+    ]);
+    await eventually(async () =>
+      expect((await request('telemetry', 'status')).lastGoodGeneration).toBe(s.generation),
+    );
+  });
+
+  it('serves a Prometheus scrape that promtool accepts, with the host metrics', async () => {
+    const text = await eventually(async () => {
+      const t = await scrape(promPort);
+      expect(t).toMatch(/^system_cpu_utilization\{.*cpu="total"/m);
+      return t;
+    });
+    const check = await promtool(text);
+    expect(check.output).toBe('');
+    expect(check.code).toBe(0);
+    for (const name of [
+      'system_cpu_time_total',
+      'system_memory_usage',
+      'system_filesystem_usage',
+      'system_network_io_total',
+      'system_disk_io_total',
+      'system_cpu_load_average_1m',
+      'process_memory_usage',
+      'target_info',
+    ])
+      expect(text).toMatch(new RegExp(`^${name}[{ ]`, 'm'));
+    expect(text).toMatch(new RegExp(`outpost_node_id="${nodeId}"`));
+    // This process is measured (as "self" outside a systemd unit), with its real pid.
+    expect(text).toMatch(new RegExp(`^process_memory_usage\\{[^}]*process_pid="${process.pid}"`, 'm'));
+  });
+
+  it('pushes OTLP/HTTP metrics with names, units, the node resource and real values', async () => {
+    const req = await eventually(() => {
+      const r = otlp.of('metrics').at(-1) as MetricsRequest | undefined;
+      expect(r && metricsOf(r).some((m) => m.name === 'system.cpu.utilization')).toBe(true);
+      return r as MetricsRequest;
+    });
+    const resource = attrs(req.resourceMetrics[0].resource.attributes);
+    expect(resource).toMatchObject({
+      'service.name': 'outpost-observability-agent',
+      'outpost.node.id': nodeId,
+      'outpost.agent': 'observability',
+    });
+    const byName = new Map(metricsOf(req).map((m) => [m.name, m]));
+    expect(byName.get('system.memory.limit')?.unit).toBe('By');
+    expect(byName.get('system.cpu.time')?.unit).toBe('s');
+    expect(byName.get('system.cpu.time')?.sum?.isMonotonic).toBe(true);
+    expect(byName.get('hw.temperature') === undefined || byName.get('hw.temperature')?.unit === 'Cel').toBe(
+      true,
+    );
+    const points = (name: string) => {
+      const m = byName.get(name);
+      return m?.gauge?.dataPoints ?? m?.sum?.dataPoints ?? [];
+    };
+    const memTotal = Number(/^MemTotal:\s+(\d+)/m.exec(await readFile('/proc/meminfo', 'utf8'))?.[1]) * 1024;
+    expect(points('system.memory.limit').map(value)).toEqual([memTotal]);
+    const cores = (await readFile('/proc/stat', 'utf8')).split('\n').filter((l) => /^cpu\d+ /.test(l)).length;
+    const utilization = points('system.cpu.utilization');
+    expect(utilization.map((p) => attrs(p.attributes).cpu).sort()).toEqual(
+      ['total', ...Array.from({ length: cores }, (_v, i) => String(i))].sort(),
+    );
+    for (const p of utilization) expect(value(p)).toBeGreaterThanOrEqual(0);
+    const self = points('process.memory.usage').filter(
+      (p) => Number(attrs(p.attributes)['process.pid']) === process.pid,
+    );
+    expect(self.map(value)).toEqual([expect.any(Number)]);
+    expect(value(self[0])).toBeGreaterThan(0);
+  });
+
+  it('applies a profile change live: new port, fewer inputs, same process', async () => {
+    const before = await status();
+    const newPort = await freePort();
+    await putProfile({
+      entries: [entry('memory', 2), entry('load', 2)],
+      exporters: { otlpHttp: { endpoint: otlp.endpoint }, prometheus: { port: newPort } },
+    });
+    const s = await applied(Number(before.generation));
+    expect(
+      s.inputs
+        .map((i: { input: string; intervalSeconds: number }) => `${i.input}:${i.intervalSeconds}`)
+        .sort(),
+    ).toEqual(['load:2', 'memory:2']);
+    const text = await scrape(newPort);
+    expect(text).toMatch(/^system_memory_usage\{/m);
+    expect(text).not.toMatch(/^system_cpu_utilization/m);
+    await expect(fetch(`http://127.0.0.1:${promPort}/metrics`)).rejects.toThrow();
+    promPort = newPort;
+    expect(suite.agents.map((a) => a.status.current)).toEqual(expect.arrayContaining([expect.anything()]));
+  });
+
+  it('reports a profile it cannot apply (port in use, unknown host): the telemetry agent rolls back', async () => {
+    const good = await status();
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const busy = (blocker.address() as { port: number }).port;
+    try {
+      for (const [exporters, reason] of [
+        [{ prometheus: { port: busy } }, new RegExp(`exporters.prometheus.port ${busy}: in use`)],
+        [{ otlpHttp: { endpoint: 'http://collector.invalid:4318' } }, /collector\.invalid" does not resolve/],
+      ] as const) {
+        const tel = await request('telemetry', 'status');
+        await putProfile({ entries: [entry('cpu', 1)], exporters });
+        const rolled = await eventually(async () => {
+          const t = await request('telemetry', 'status');
+          expect(Number(t.effective.generation)).toBeGreaterThan(Number(tel.effective.generation) + 1);
+          expect(t.effective.rolledBack).toBe(true);
+          return t;
+        });
+        expect(rolled.effective.reason).toMatch(reason);
+        expect(rolled.effective.reason).toMatch(/rolled back to the last good generation/);
+        const s = await eventually(async () => {
+          const o = await status();
+          expect(o.generation).toBe(rolled.effective.generation);
+          return o;
+        });
+        expect(s.failedReason ?? '').toBe('');
+        // The pipeline in force never stopped serving, and serves the rolled-back profile.
+        expect(s.inputs.map((i: { input: string }) => i.input).sort()).toEqual(
+          good.inputs.map((i: { input: string }) => i.input).sort(),
+        );
+        expect(await scrape(promPort)).toMatch(/^system_memory_usage\{/m);
+      }
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+});
