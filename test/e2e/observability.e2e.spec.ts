@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { TelemetryAgent } from '@outpost/agent-telemetry';
 import {
   connectTo,
   eventually,
+  FluentReceiver,
   OtlpReceiver,
   simulatedNodeEnv,
   startNatsServer,
@@ -96,6 +97,7 @@ describe('observability agent on a real bus', () => {
   let nodeId: string;
   let desired: KV;
   const otlp = new OtlpReceiver();
+  const fluent = new FluentReceiver();
   let promPort: number;
 
   const request = async (agent: string, verb: string, body = '{}') =>
@@ -123,6 +125,7 @@ describe('observability agent on a real bus', () => {
     nats = await startNatsServer();
     dir = await mkdtemp(join(tmpdir(), 'outpost-observability-'));
     await otlp.start();
+    await fluent.start();
     promPort = await freePort();
     const env = simulatedNodeEnv(dir, nats.url, {
       OUTPOST_STATUS_INTERVAL_MS: '200',
@@ -144,6 +147,7 @@ describe('observability agent on a real bus', () => {
     await suite?.stop('test done');
     await nc?.close();
     await otlp.stop();
+    await fluent.stop();
     await nats?.stop();
     await rm(dir, { recursive: true, force: true });
   });
@@ -284,5 +288,129 @@ describe('observability agent on a real bus', () => {
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }
+  });
+
+  describe('logs, outages and traces', () => {
+    let logFile: string;
+    const line = (l: string) => appendFile(logFile, `${l}\n`);
+    const fluentMessages = () => fluent.entries.map((e) => String(e.record.message));
+    const otlpLogBodies = () =>
+      otlp
+        .of('logs')
+        .flatMap((r) =>
+          (
+            r as { resourceLogs: { scopeLogs: { logRecords: { body: { stringValue: string } }[] }[] }[] }
+          ).resourceLogs.flatMap((rl) =>
+            rl.scopeLogs.flatMap((sl) => sl.logRecords.map((lr) => lr.body.stringValue)),
+          ),
+        );
+    const exporter = (s: { exporters: { name: string }[] }, name: string) =>
+      s.exporters.find((e) => e.name === name) as
+        { state: string; buffer: { depth?: string; dropped?: string } } | undefined;
+
+    beforeAll(async () => {
+      logFile = join(dir, 'app.log');
+      await writeFile(logFile, 'ERROR written before the tail started\n');
+      const before = await status();
+      await putProfile({
+        entries: [entry('memory', 1), entry('journal', 1, 'WARN'), entry(`file:${logFile}`, 1, 'WARN')],
+        exporters: {
+          otlpHttp: { endpoint: otlp.endpoint },
+          prometheus: { port: promPort },
+          fluentForward: { host: '127.0.0.1', port: fluent.port },
+        },
+      });
+      await applied(Number(before.generation));
+    });
+
+    it('tails a file rotation-safe, filters by level, and sends it over Fluent forward and OTLP logs', async () => {
+      await line('INFO not forwarded at WARN');
+      await line('WARN first');
+      await line('{"level":"error","msg":"second"}');
+      await line('{"level":"debug","msg":"not forwarded"}');
+      await eventually(() =>
+        expect(fluentMessages()).toEqual(['WARN first', '{"level":"error","msg":"second"}']),
+      );
+      // Rotation by rename: what the writer still appends to the old file is read first.
+      await rename(logFile, `${logFile}.1`);
+      await appendFile(`${logFile}.1`, 'ERROR third, late in the rotated file\n');
+      await writeFile(logFile, 'WARN fourth, in the new file\n');
+      const expected = [
+        'WARN first',
+        '{"level":"error","msg":"second"}',
+        'ERROR third, late in the rotated file',
+        'WARN fourth, in the new file',
+      ];
+      await eventually(() => expect(fluentMessages()).toEqual(expected));
+      await eventually(() => expect(otlpLogBodies()).toEqual(expected));
+      expect(fluent.entries[0]).toMatchObject({
+        tag: 'outpost.file',
+        record: { level: 'WARN', 'log.file.path': logFile, 'outpost.node.id': nodeId },
+      });
+      expect(fluent.entries[1].record.level).toBe('ERROR');
+      const logs = otlp.of('logs')[0] as {
+        resourceLogs: {
+          resource: { attributes: OtlpAttr[] };
+          scopeLogs: { logRecords: { severityText: string }[] }[];
+        }[];
+      };
+      expect(attrs(logs.resourceLogs[0].resource.attributes)['outpost.node.id']).toBe(nodeId);
+      expect(logs.resourceLogs[0].scopeLogs[0].logRecords[0].severityText).toBe('WARN');
+      const s = await status();
+      expect(s.inputs.map((i: { input: string }) => i.input)).toEqual(
+        expect.arrayContaining(['journal', `file:${logFile}`]),
+      );
+    });
+
+    it('buffers while the receivers are down and delivers everything, in order, when they are back', async () => {
+      const memoryTimes = () =>
+        otlp
+          .of('metrics')
+          .map((r) => metricsOf(r as unknown as MetricsRequest).find((m) => m.name === 'system.memory.limit'))
+          .filter((m) => m !== undefined)
+          .map((m) => BigInt(m.gauge?.dataPoints[0].timeUnixNano ?? 0));
+      const receivedBefore = memoryTimes().length;
+      const fluentBefore = fluent.entries.length;
+      await otlp.stop();
+      await fluent.stop();
+      const during = ['ERROR during 1', 'ERROR during 2', 'ERROR during 3'];
+      for (const l of during) await line(l);
+      const buffered = await eventually(async () => {
+        const s = await status();
+        expect(exporter(s, 'otlp-metrics')?.state).toBe('EXPORTER_STATE_BUFFERING');
+        expect(exporter(s, 'fluent-forward')?.state).toBe('EXPORTER_STATE_BUFFERING');
+        expect(Number(exporter(s, 'otlp-metrics')?.buffer.depth ?? 0)).toBeGreaterThanOrEqual(2);
+        expect(Number(exporter(s, 'fluent-forward')?.buffer.depth ?? 0)).toBeGreaterThanOrEqual(1);
+        return s;
+      }, 30_000);
+      expect(buffered.reasons.join()).toMatch(/otlp-metrics .* unreachable/);
+      await line('ERROR after the outage, before the receivers are back');
+      const depth = Number(exporter(buffered, 'otlp-metrics')?.buffer.depth);
+      await otlp.start();
+      await fluent.start();
+      const back = await eventually(async () => {
+        const s = await status();
+        for (const name of ['otlp-metrics', 'otlp-logs', 'fluent-forward']) {
+          expect(exporter(s, name)?.state).toBe('EXPORTER_STATE_UP');
+          expect(exporter(s, name)?.buffer.depth ?? '0').toBe('0');
+        }
+        return s;
+      }, 30_000);
+      for (const e of back.exporters) expect(e.buffer?.dropped ?? '0').toBe('0');
+      await eventually(() =>
+        expect(fluentMessages().slice(fluentBefore)).toEqual([
+          ...during,
+          'ERROR after the outage, before the receivers are back',
+        ]),
+      );
+      const times = memoryTimes();
+      expect(times.length - receivedBefore).toBeGreaterThanOrEqual(depth);
+      // Every export, direct or from the buffer, arrived once and in the order it was taken.
+      for (let i = 1; i < times.length; i++) expect(times[i] > times[i - 1]).toBe(true);
+      expect(otlpLogBodies().slice(-4)).toEqual([
+        ...during,
+        'ERROR after the outage, before the receivers are back',
+      ]);
+    });
   });
 });

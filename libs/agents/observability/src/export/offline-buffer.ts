@@ -77,12 +77,12 @@ export class OfflineBuffer {
     await this.refresh();
   }
 
-  /** Appends a batch at the end. */
+  /** Appends a batch at the end (only while the exporter is unreachable: one more round trip is fine). */
   async append(batch: Uint8Array): Promise<void> {
     const ack = await this.client().publish(this.subject, batch, { expect: { streamName: this.stream } });
     this.cursor ??= ack.seq;
-    this.depth++;
-    this.bytes += batch.length;
+    // The limits may have dropped older batches to make room: depth and bytes come from the stream.
+    await this.refresh();
   }
 
   /** The oldest batch waiting, or undefined when the buffer is empty; counts what the limits dropped. */
