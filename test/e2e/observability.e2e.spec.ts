@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kvm, type KV } from '@nats-io/kv';
-import type { NatsConnection } from '@nats-io/nats-core';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
 import { KV_DESIRED } from '@outpost/contracts';
 import { JsonLogger, startSuite, type RunningSuite } from '@outpost/agent-runtime';
 import { ObservabilityAgent } from '@outpost/agent-observability';
@@ -407,10 +407,74 @@ describe('observability agent on a real bus', () => {
       expect(times.length - receivedBefore).toBeGreaterThanOrEqual(depth);
       // Every export, direct or from the buffer, arrived once and in the order it was taken.
       for (let i = 1; i < times.length; i++) expect(times[i] > times[i - 1]).toBe(true);
-      expect(otlpLogBodies().slice(-4)).toEqual([
-        ...during,
-        'ERROR after the outage, before the receivers are back',
-      ]);
+      // OTLP logs too: each line once, in order, the earlier ones included.
+      await eventually(() =>
+        expect(otlpLogBodies().slice(-5)).toEqual([
+          'WARN fourth, in the new file',
+          ...during,
+          'ERROR after the outage, before the receivers are back',
+        ]),
+      );
+      expect(new Set(otlpLogBodies()).size).toBe(otlpLogBodies().length);
+    });
+
+    it('traces a request across two agents as one trace, exported over OTLP', async () => {
+      interface OtlpSpan {
+        traceId: string;
+        spanId: string;
+        parentSpanId?: string;
+        name: string;
+        kind: number;
+        attributes: OtlpAttr[];
+      }
+      const spans = () =>
+        otlp
+          .of('traces')
+          .flatMap((r) =>
+            (r as { resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[] }).resourceSpans.flatMap((rs) =>
+              rs.scopeSpans.flatMap((ss) => ss.spans),
+            ),
+          );
+      // A profile change: the observability agent applies it and reports to the telemetry agent
+      // (BusClient request: CLIENT span), which handles the report (transport: SERVER span).
+      const before = await status();
+      await putProfile({
+        entries: [entry('load', 1)],
+        exporters: { otlpHttp: { endpoint: otlp.endpoint } },
+      });
+      const s = await applied(Number(before.generation));
+      expect(s.tracing).toBe(true);
+      const [client, server] = await eventually(() => {
+        const all = spans();
+        const c = all.find((x) => x.name === 'telemetry/report-apply' && x.kind === 3);
+        const v = all.find(
+          (x) => x.name === 'telemetry/report-apply' && x.kind === 2 && x.traceId === c?.traceId,
+        );
+        expect(c).toBeDefined();
+        expect(v).toBeDefined();
+        return [c as OtlpSpan, v as OtlpSpan];
+      });
+      expect(server.parentSpanId).toBe(client.spanId);
+      expect(attrs(server.attributes)).toMatchObject({
+        'outpost.agent': 'telemetry',
+        'rpc.system': 'nats',
+        'messaging.destination.name': `edge.${nodeId}.telemetry.cmd.report-apply`,
+      });
+      // A caller's traceparent is the parent of the agent's SERVER span.
+      const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+      const h = natsHeaders();
+      h.set('traceparent', `00-${traceId}-00f067aa0ba902b7-01`);
+      await nc.request(`edge.${nodeId}.observability.cmd.status`, '{}', { timeout: 5000, headers: h });
+      const handled = await eventually(() => {
+        const x = spans().find((sp) => sp.traceId === traceId);
+        expect(x).toBeDefined();
+        return x as OtlpSpan;
+      });
+      expect(handled).toMatchObject({
+        name: 'observability/status',
+        kind: 2,
+        parentSpanId: '00f067aa0ba902b7',
+      });
     });
   });
 });
