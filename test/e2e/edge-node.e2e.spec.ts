@@ -97,6 +97,7 @@ describe('edge-node and node-agent processes', () => {
       'outpost-cluster',
       'outpost-hardware',
       'outpost-node',
+      'outpost-observability',
       'outpost-orchestrator',
       'outpost-telemetry',
       'outpost-update',
