@@ -86,7 +86,7 @@ export class BufferedSink {
             return;
           }
         }
-        await this.buffer.remove(oldest.seq);
+        await this.buffer.remove(oldest.seq, oldest.data.length);
       }
     });
   }

@@ -87,6 +87,14 @@ export class OfflineBuffer {
 
   /** The oldest batch waiting, or undefined when the buffer is empty; counts what the limits dropped. */
   async oldest(): Promise<{ seq: number; data: Uint8Array } | undefined> {
+    if (this.cursor !== undefined && this.depth > 0) {
+      // Fast path while flushing: if the expected batch is still there, nothing before it was
+      // dropped (everything older was delivered and removed by us).
+      const next = await this.manager()
+        .streams.getMessage(this.stream, { seq: this.cursor })
+        .catch(() => null);
+      if (next) return { seq: next.seq, data: next.data };
+    }
     const state = await this.refresh();
     if (state.messages === 0) {
       if (this.cursor !== undefined && state.last_seq >= this.cursor)
@@ -102,11 +110,12 @@ export class OfflineBuffer {
     return { seq: msg.seq, data: msg.data };
   }
 
-  /** Removes a delivered batch (always the oldest). */
-  async remove(seq: number): Promise<void> {
+  /** Removes a delivered batch (always the oldest); the next oldest() reads the stream state again. */
+  async remove(seq: number, size: number): Promise<void> {
     await this.manager().streams.deleteMessage(this.stream, seq, false);
     this.cursor = seq + 1;
-    await this.refresh();
+    this.depth = Math.max(0, this.depth - 1);
+    this.bytes = Math.max(0, this.bytes - size);
   }
 
   get state(): BufferState {
