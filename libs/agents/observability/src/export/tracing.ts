@@ -7,6 +7,7 @@
  * exporter is configured.
  */
 import {
+  ProxyTracerProvider,
   trace,
   type Context,
   type Span,
@@ -15,7 +16,9 @@ import {
   type TracerProvider,
 } from '@opentelemetry/api';
 
-const NOOP = trace.getTracerProvider().getTracer('noop');
+// A provider of its own that is never given a delegate: its tracers are the API's no-op tracer. (The
+// global provider's tracers would forward to this switch again, endlessly.)
+const NOOP = new ProxyTracerProvider().getTracer('noop');
 const SWITCH = Symbol.for('outpost.observability.tracer-switch');
 
 class SwitchedTracer implements Tracer {
