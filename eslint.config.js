@@ -56,6 +56,10 @@ export default tseslint.config(
               sourceTag: 'scope:orchestrator',
               onlyDependOnLibsWithTags: ['scope:orchestrator', 'scope:shared'],
             },
+            {
+              sourceTag: 'scope:observability',
+              onlyDependOnLibsWithTags: ['scope:observability', 'scope:shared'],
+            },
             { sourceTag: 'scope:suite', onlyDependOnLibsWithTags: ['*'] },
             { sourceTag: 'scope:ctl', onlyDependOnLibsWithTags: ['scope:orchestrator', 'scope:shared'] },
           ],

@@ -20,6 +20,7 @@ import { JsonLogger, startSuite, type AgentDefinition, type RunningSuite } from 
 import { ClusterAgent } from '@outpost/agent-cluster';
 import { HardwareAgent } from '@outpost/agent-hardware';
 import { NodeAgent } from '@outpost/agent-node';
+import { ObservabilityAgent } from '@outpost/agent-observability';
 import { OrchestratorAgent } from '@outpost/agent-orchestrator';
 import { TelemetryAgent } from '@outpost/agent-telemetry';
 import { UpdateAgent } from '@outpost/agent-update';
@@ -51,6 +52,7 @@ const DEFINITIONS: Partial<Record<AgentId, AgentDefinition>> = {
   update: UpdateAgent,
   orchestrator: OrchestratorAgent,
   telemetry: TelemetryAgent,
+  observability: ObservabilityAgent,
 };
 
 type Json = Record<string, unknown>;

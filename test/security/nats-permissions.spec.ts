@@ -16,6 +16,7 @@ import { JsonLogger, startSuite, type AgentDefinition, type RunningSuite } from 
 import { ClusterAgent } from '@outpost/agent-cluster';
 import { HardwareAgent } from '@outpost/agent-hardware';
 import { NodeAgent } from '@outpost/agent-node';
+import { ObservabilityAgent } from '@outpost/agent-observability';
 import { OrchestratorAgent } from '@outpost/agent-orchestrator';
 import { TelemetryAgent } from '@outpost/agent-telemetry';
 import { UpdateAgent } from '@outpost/agent-update';
@@ -35,6 +36,7 @@ import { provisionAsAdmin, readSeedFile, writeNatsConfig, type NatsConfigResult 
 import {
   connectTo,
   eventually,
+  freePort,
   simulatedNodeEnv,
   startNatsServer,
   type NatsServerHandle,
@@ -48,6 +50,7 @@ const AGENTS: AgentDefinition[] = [
   UpdateAgent,
   OrchestratorAgent,
   TelemetryAgent,
+  ObservabilityAgent,
 ];
 /** A read-only command of each agent, to show it serves. */
 const PROBE: Partial<Record<AgentId, string>> = {
@@ -57,6 +60,7 @@ const PROBE: Partial<Record<AgentId, string>> = {
   update: 'status',
   orchestrator: 'status',
   telemetry: 'status',
+  observability: 'status',
 };
 const json = (m: Msg) => JSON.parse(new TextDecoder().decode(m.data)) as Record<string, unknown>;
 
@@ -180,6 +184,34 @@ describe('agents under their own NATS users (split mode)', () => {
     });
     await eventually(async () => expect(await h.status.get(kvKeys.telemetryEffective(NODE))).not.toBeNull());
     await eventually(async () => expect(await h.status.get(kvKeys.nodeHealth(NODE))).not.toBeNull());
+  });
+
+  it('the observability agent buffers into its own stream while its exporter is away', async () => {
+    const closed = await freePort(); // nothing listens there: every OTLP export fails
+    await h.desired.put(
+      `${NODE}.telemetry`,
+      JSON.stringify({
+        entries: [
+          {
+            input: 'cpu',
+            type: 'TELEMETRY_SIGNAL_METRICS',
+            kind: 'TELEMETRY_KIND_HOST',
+            level: 'TELEMETRY_LEVEL_INFO',
+            intervalSeconds: 1,
+          },
+        ],
+        exporters: { otlpHttp: { endpoint: `http://127.0.0.1:${closed}` } },
+      }),
+    );
+    await eventually(async () => {
+      const status = json(
+        await h.admin.request(`edge.${NODE}.observability.cmd.status`, '{}', { timeout: 5000 }),
+      );
+      const buffered = (status.exporters as { buffer?: { stream: string; depth?: string } }[])
+        .map((e) => e.buffer)
+        .filter((b) => b !== undefined && Number(b.depth ?? 0) > 0);
+      expect(buffered.map((b) => b?.stream)).toContain('OBS_BUFFER_OTLP_METRICS');
+    }, 30_000);
   });
 
   it('no agent hits a permission violation doing its own work', () => {

@@ -7,6 +7,8 @@
 //   3. a full hardware scan of this machine, vs the shell-outs the reference agent makes for less
 //      (lscpu, lsblk -J, ip -j addr) in the same run; a no-change rescan costs the same scan and
 //      publishes nothing.
+//   4. the observability agent: CPU and RSS collecting every host input at 10 s, and export
+//      throughput of buffered data after an outage (tools/bench/observability.mjs).
 // Set BENCH_STRICT=1 to exit non-zero when a target is missed.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -16,6 +18,7 @@ import { connect } from '@nats-io/transport-node';
 import { eventually, simulatedNodeEnv, startNatsServer } from '@outpost/testing';
 import { scanOnce } from '@outpost/agent-hardware';
 import { installImageFile } from '@outpost/agent-update';
+import { benchObservability } from './observability.mjs';
 import { openSync, closeSync, writeSync, ftruncateSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -242,6 +245,10 @@ async function main() {
     console.log(
       `  update agent (hash+write+fsync+read-back) ${(imageMiB / oursS).toFixed(0).padStart(5)} MiB/s   ${installRatio.toFixed(2)}x baseline, target >= 0.9x: ${installRatio >= 0.9 ? 'met' : 'MISSED'}`,
     );
+    // --- observability agent ---
+    const obsDir = mkdtempSync(join(tmpdir(), 'outpost-bench-obs-'));
+    await benchObservability({ root, nats, nc, env: suiteEnv(obsDir, nats), nodeIdOf, dir: obsDir, launch });
+    rmSync(obsDir, { recursive: true, force: true });
     if (process.env.BENCH_STRICT === '1' && !ok) process.exitCode = 1;
   } finally {
     for (const c of children) c.kill('SIGKILL');

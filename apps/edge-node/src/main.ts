@@ -5,13 +5,22 @@
 import { ClusterAgent } from '@outpost/agent-cluster';
 import { HardwareAgent } from '@outpost/agent-hardware';
 import { NodeAgent } from '@outpost/agent-node';
+import { ObservabilityAgent } from '@outpost/agent-observability';
 import { OrchestratorAgent } from '@outpost/agent-orchestrator';
 import { TelemetryAgent } from '@outpost/agent-telemetry';
 import { runMain, type RunningSuite } from '@outpost/agent-runtime';
 import { UpdateAgent } from '@outpost/agent-update';
 import { inspectHelp } from './inspect-help.js';
 
-const agents = [NodeAgent, HardwareAgent, ClusterAgent, UpdateAgent, OrchestratorAgent, TelemetryAgent];
+const agents = [
+  NodeAgent,
+  HardwareAgent,
+  ClusterAgent,
+  UpdateAgent,
+  OrchestratorAgent,
+  TelemetryAgent,
+  ObservabilityAgent,
+];
 
 const env: NodeJS.ProcessEnv = {
   // All-in-one: the node is healthy when every agent of this process is READY, unless configured.

@@ -24,7 +24,14 @@ import {
   type CommandDef,
   type EventDef,
 } from '@outpost/contracts';
-import { ensureTraceContextManager, injectTraceContext } from './trace.js';
+import {
+  busTracer,
+  commandSpanAttributes,
+  endSpan,
+  ensureTraceContextManager,
+  injectTraceContext,
+  SpanKind,
+} from './trace.js';
 
 export interface RequestOptions {
   /** Node to address; default the client's own node. */
@@ -83,23 +90,37 @@ export class BusClient {
   ): Promise<MessageShape<D['reply']>> {
     const subject = def.subject(opts.nodeId ?? this.options.nodeId);
     const payload = encode(def.request, create(def.request, body));
-    const msg = await this.requestRaw(
-      subject,
-      payload,
-      opts.timeoutMs ?? this.options.defaultTimeoutMs ?? 5000,
+    // One CLIENT span per request (retries included); the traceparent sent names it as the parent.
+    return busTracer().startActiveSpan(
+      `${def.agent}/${def.name}`,
+      { kind: SpanKind.CLIENT, attributes: commandSpanAttributes(subject, def.agent, def.name) },
+      async (span) => {
+        try {
+          const msg = await this.requestRaw(
+            subject,
+            payload,
+            opts.timeoutMs ?? this.options.defaultTimeoutMs ?? 5000,
+          );
+          const error = errorFromReply(msg, subject);
+          if (error) throw error;
+          try {
+            const reply = decode(def.reply, msg.data) as MessageShape<D['reply']>;
+            endSpan(span);
+            return reply;
+          } catch (err) {
+            throw new ContractError(
+              ErrorCode.INTERNAL,
+              `malformed reply on ${subject}: ${(err as Error).message}`,
+              [],
+              subject,
+            );
+          }
+        } catch (err) {
+          endSpan(span, err);
+          throw err;
+        }
+      },
     );
-    const error = errorFromReply(msg, subject);
-    if (error) throw error;
-    try {
-      return decode(def.reply, msg.data) as MessageShape<D['reply']>;
-    } catch (err) {
-      throw new ContractError(
-        ErrorCode.INTERNAL,
-        `malformed reply on ${subject}: ${(err as Error).message}`,
-        [],
-        subject,
-      );
-    }
   }
 
   /** Sends bytes and waits for the reply, retrying while nobody can answer yet. */

@@ -1,9 +1,22 @@
 /**
  * W3C trace context in NATS headers. Requests carry `traceparent` (and `tracestate`); the transport
- * runs each handler inside the extracted context, and every request or event sent from inside a
- * handler carries it on, so a request that crosses agents is one trace.
+ * runs each handler inside a SERVER span that is a child of the extracted context, BusClient sends
+ * each request from a CLIENT span, and every request or event sent from inside a handler carries the
+ * context on, so a request that crosses agents is one trace. Spans come from the global tracer
+ * provider: without one (no OTLP exporter configured) they are non-recording and only the context
+ * travels.
  */
-import { context, trace, type Context, type TextMapGetter, type TextMapSetter } from '@opentelemetry/api';
+import {
+  context,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  type TextMapGetter,
+  type TextMapSetter,
+} from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/nats-core';
@@ -57,3 +70,33 @@ export function traceIdOf(ctx: Context): string | undefined {
   const span = trace.getSpanContext(ctx);
   return span && trace.isSpanContextValid(span) ? span.traceId : undefined;
 }
+
+/** The tracer of the bus (resolved through the global provider at each span, so it can change). */
+export function busTracer() {
+  return trace.getTracer('@outpost/bus');
+}
+
+/** Attributes of a span of a bus command (OpenTelemetry RPC and messaging conventions). */
+export function commandSpanAttributes(subject: string, agent: string, verb: string): Attributes {
+  return {
+    'rpc.system': 'nats',
+    'rpc.service': `outpost.${agent}`,
+    'rpc.method': verb,
+    'messaging.system': 'nats',
+    'messaging.destination.name': subject,
+  };
+}
+
+/** Ends a span with the outcome of its work: an error is recorded and marks the span failed. */
+export function endSpan(span: Span, error?: unknown): void {
+  if (error !== undefined) {
+    span.recordException(error instanceof Error ? error : String(error));
+    span.setStatus({
+      code: SpanStatusCode.ERROR,
+      message: error instanceof Error ? error.message : String(error),
+    });
+  }
+  span.end();
+}
+
+export { SpanKind };

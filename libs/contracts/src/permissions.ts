@@ -9,7 +9,7 @@
  * `{node}` for the node id and may use NATS wildcards (`*`, `>`).
  */
 import type { AgentId } from './agents.js';
-import { KV_DESIRED, KV_STATUS } from './storage.js';
+import { KV_DESIRED, KV_STATUS, OBS_BUFFER_SINKS, obsBufferNames } from './storage.js';
 
 /** A catalog pattern of another agent: `<agent>.cmd.<verb>` or `<agent>.evt.<name>`. */
 export type CommandPattern = `${AgentId}.cmd.${string}`;
@@ -27,6 +27,17 @@ export interface KvGrant {
   readonly access: readonly KvAccess[];
 }
 
+/**
+ * JetStream streams an agent owns and manages itself (create, update its limits, read and delete
+ * messages) — e.g. the observability agent's offline buffers. `stream` is an exact name (NATS subject
+ * wildcards are whole tokens, so a name prefix cannot be granted); `subject` (with `{node}`) is what the
+ * agent publishes into it.
+ */
+export interface StreamGrant {
+  readonly stream: string;
+  readonly subject: string;
+}
+
 export interface AgentGrants {
   /** Commands of other agents this agent requests. */
   readonly calls: readonly CommandPattern[];
@@ -34,6 +45,8 @@ export interface AgentGrants {
   readonly listens: readonly (EventPattern | typeof ALL_STATUSES)[];
   /** KV keys beyond its own status key. */
   readonly kv: readonly KvGrant[];
+  /** Streams it owns (none when absent). */
+  readonly streams?: readonly StreamGrant[];
 }
 
 export const AGENT_PERMISSIONS: Readonly<Record<AgentId, AgentGrants>> = {
@@ -94,9 +107,13 @@ export const AGENT_PERMISSIONS: Readonly<Record<AgentId, AgentGrants>> = {
     ],
   },
   observability: {
+    // The data plane follows the effective configuration in KV (a watch survives restarts and missed
+    // events) and reports every apply back, which may roll the configuration back.
     calls: ['telemetry.cmd.report-apply'],
-    listens: ['telemetry.evt.config'],
-    kv: [{ bucket: KV_STATUS, key: '{node}.telemetry.effective', access: ['read'] }],
+    listens: [],
+    kv: [{ bucket: KV_STATUS, key: '{node}.telemetry.effective', access: ['read', 'watch'] }],
+    // Offline buffers while an exporter is away (storage.ts obsBufferNames).
+    streams: OBS_BUFFER_SINKS.map((sink) => obsBufferNames('{node}', sink)),
   },
   // @outpost-generator:permissions
 };

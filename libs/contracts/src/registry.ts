@@ -7,6 +7,7 @@ import { NodeApi } from './apis/node.api.js';
 import { UpdateApi } from './apis/update.api.js';
 import { OrchestratorApi } from './apis/orchestrator.api.js';
 import { TelemetryApi } from './apis/telemetry.api.js';
+import { ObservabilityApi } from './apis/observability.api.js';
 
 /** Every agent API of the suite, by agent id. Each agent's entries live in apis/<agent>.api.ts. */
 export const CATALOG: Partial<Record<AgentId, AgentApi>> = {
@@ -16,6 +17,7 @@ export const CATALOG: Partial<Record<AgentId, AgentApi>> = {
   update: UpdateApi,
   orchestrator: OrchestratorApi,
   telemetry: TelemetryApi,
+  observability: ObservabilityApi,
 };
 
 const byPattern = new Map<string, CommandDef | EventDef>();

@@ -54,3 +54,18 @@ export const kvKeys = {
   /** The telemetry agent's effective configuration (edge_status): TelemetryConfig. */
   telemetryEffective: (nodeId: string) => `${assertToken('node id', nodeId)}.telemetry.effective`,
 } as const;
+
+/**
+ * The observability agent's offline buffers: one JetStream stream per exporter, named
+ * OBS_BUFFER_<SINK>, capturing `outpost.<nodeId>.observability.buffer.<sink>`. Internal traffic, outside
+ * the contract namespace `edge.>` (an operator's `nats sub 'edge.>'` sees only catalog subjects).
+ */
+export const OBS_BUFFER_STREAM_PREFIX = 'OBS_BUFFER_';
+/** The pushed exporters that have an offline buffer (one stream each). */
+export const OBS_BUFFER_SINKS = ['otlp-metrics', 'otlp-logs', 'otlp-traces', 'fluent-forward'] as const;
+export function obsBufferNames(nodeId: string, sink: string): { stream: string; subject: string } {
+  return {
+    stream: `${OBS_BUFFER_STREAM_PREFIX}${sink.toUpperCase().replace(/-/g, '_')}`,
+    subject: `outpost.${nodeId}.observability.buffer.${sink}`,
+  };
+}

@@ -18,16 +18,19 @@ export function renderPermissionsTable(table: PermissionTable = AGENT_PERMISSION
       const calls = g.calls.map(code).join(', ') || none;
       const listens = g.listens.map(code).join(', ') || none;
       const kv =
-        g.kv
-          .map(
+        [
+          ...g.kv.map(
             (k) => `${code(k.bucket)} ${code(k.key.replaceAll('{node}', '<node>'))} ${k.access.join(', ')}`,
-          )
-          .join('<br>') || none;
+          ),
+          ...(g.streams ?? []).map(
+            (st) => `stream ${code(st.stream)} on ${code(st.subject.replaceAll('{node}', '<node>'))} (own)`,
+          ),
+        ].join('<br>') || none;
       return `| ${code(agent)} | ${calls} | ${listens} | ${kv} |`;
     },
   );
   return [
-    '| Agent (NATS user) | Requests `edge.<node>.…` | Subscribes to `edge.<node>.…` | KV beyond its own status key |',
+    '| Agent (NATS user) | Requests `edge.<node>.…` | Subscribes to `edge.<node>.…` | KV beyond its own status key, own streams |',
     '| --- | --- | --- | --- |',
     ...rows,
   ].join('\n');

@@ -91,6 +91,11 @@ export function permissionsFor(
     for (const call of grants.calls) pub.add(`${node}.${call}`);
     for (const listen of grants.listens) sub.add(`${node}.${listen === ALL_STATUSES ? '*.status' : listen}`);
     kv.push(...grants.kv.map((g) => ({ ...g, key: g.key.replaceAll('{node}', nodeId) })));
+    for (const { stream, subject } of grants.streams ?? []) {
+      pub.add(subject.replaceAll('{node}', nodeId));
+      for (const op of ['INFO', 'CREATE', 'UPDATE', 'MSG.GET', 'MSG.DELETE'])
+        pub.add(`$JS.API.STREAM.${op}.${stream}`);
+    }
   }
   for (const subject of kvSubjects(kv)) pub.add(subject);
   return {

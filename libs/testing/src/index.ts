@@ -9,3 +9,5 @@ export {
 } from './nats-server.js';
 export { eventually } from './eventually.js';
 export { simulatedNodeEnv } from './simulated-node.js';
+export { OtlpReceiver, type OtlpRequest, type OtlpSignal } from './otlp-receiver.js';
+export { FluentReceiver, type FluentEntry } from './fluent-receiver.js';

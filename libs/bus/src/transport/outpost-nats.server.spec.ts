@@ -11,7 +11,8 @@ import { Ctx } from '@nestjs/microservices';
 import { headers as natsHeaders, type Msg, type NatsConnection } from '@nats-io/nats-core';
 import { Svcm } from '@nats-io/services';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
-import { context, trace } from '@opentelemetry/api';
+import { context, SpanKind, trace } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { ContractError, ErrorCode, HealthState, NodeApi, type NodeIdentity } from '@outpost/contracts';
 import { connectTo, startNatsServer, type NatsServerHandle } from '@outpost/testing';
 import { BusClient } from '../client.js';
@@ -179,6 +180,31 @@ describe('OutpostNatsServer on a real nats-server', () => {
     const client = new BusClient(caller, { nodeId: 'n-good' });
     await context.with(parent, () => client.request(NodeApi.cmd.describe, {}));
     expect(seen.traceId).toBe(traceId);
+  });
+
+  it('records a CLIENT span per request and a SERVER span per handled command, in one trace', async () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+    expect(trace.setGlobalTracerProvider(provider)).toBe(true);
+    try {
+      const client = new BusClient(caller, { nodeId: 'n-good' });
+      await client.request(NodeApi.cmd.describe, {});
+      const spans = exporter.getFinishedSpans().filter((s) => s.name === 'node/describe');
+      const clients = spans.filter((s) => s.kind === SpanKind.CLIENT);
+      const servers = spans.filter((s) => s.kind === SpanKind.SERVER);
+      expect(clients.length).toBeGreaterThanOrEqual(1);
+      const first = clients[0];
+      const served = servers.find((s) => s.spanContext().traceId === first.spanContext().traceId);
+      expect(served?.parentSpanContext?.spanId).toBe(first.spanContext().spanId);
+      expect(served?.attributes).toMatchObject({
+        'rpc.system': 'nats',
+        'messaging.destination.name': 'edge.n-good.node.cmd.describe',
+      });
+      expect(seen.traceId).toBe(clients.at(-1)?.spanContext().traceId);
+    } finally {
+      await provider.shutdown();
+      trace.disable();
+    }
   });
 
   it('answers the micro protocol at every subject level, readable by @nats-io/services', async () => {

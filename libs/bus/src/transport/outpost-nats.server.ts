@@ -5,13 +5,13 @@
  *   - each @Command handler listens on edge.<nodeId>.<agent>.cmd.<verb> in the agent's queue group;
  *   - the request is decoded strictly with the catalog's schema; a bad payload is answered with a
  *     typed ErrorReply and the micro error headers, and the agent keeps serving;
- *   - the handler runs inside the request's W3C trace context;
+ *   - the handler runs inside a SERVER span, child of the request's W3C trace context;
  *   - counts and processing times feed the micro protocol ($SRV.PING|INFO|STATS);
  *   - close() drains: no new requests, those in flight are answered, then discovery stops.
  */
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
 import type { LoggerService } from '@nestjs/common';
-import { context } from '@opentelemetry/api';
+import { context, trace as otelTrace } from '@opentelemetry/api';
 import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core';
 import { lastValueFrom } from 'rxjs';
 import { create, type DescMessage } from '@bufbuild/protobuf';
@@ -28,7 +28,14 @@ import {
   type EventDef,
 } from '@outpost/contracts';
 import { MicroService, type EndpointStats } from '../micro.js';
-import { ensureTraceContextManager, extractTraceContext } from '../trace.js';
+import {
+  busTracer,
+  commandSpanAttributes,
+  endSpan,
+  ensureTraceContextManager,
+  extractTraceContext,
+  SpanKind,
+} from '../trace.js';
 import { OutpostRpcContext } from './rpc-context.js';
 
 export interface OutpostNatsServerOptions {
@@ -149,19 +156,34 @@ export class OutpostNatsServer extends Server implements CustomTransportStrategy
     }
     let body: Uint8Array;
     let failure: ContractError | undefined;
+    const parent = msg.headers ? extractTraceContext(msg.headers) : context.active();
+    const span = busTracer().startSpan(
+      `${def.agent}/${def.name}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          ...commandSpanAttributes(msg.subject, def.agent, def.name),
+          'outpost.agent': this.options.agent,
+          'outpost.node.id': this.options.nodeId,
+        },
+      },
+      parent,
+    );
     try {
       const request = decode(def.request, msg.data);
-      const trace = msg.headers ? extractTraceContext(msg.headers) : context.active();
+      const trace = otelTrace.setSpan(parent, span);
       const ctx = new OutpostRpcContext([msg.subject, msg.headers, trace]);
       const invoke = async () =>
         lastValueFrom(this.transformToObservable(await handler(request, ctx)), { defaultValue: undefined });
-      // Entering a context costs a little on every request: only when the caller sent one.
-      const result = msg.headers ? await context.with(trace, invoke) : await invoke();
+      // Entering a context costs a little on every request: only when there is one to carry.
+      const result = msg.headers || span.isRecording() ? await context.with(trace, invoke) : await invoke();
       body = encodeReply(def.reply, result);
     } catch (err) {
       failure = this.toContractError(err, msg.subject);
       body = encode(ErrorReplySchema, failure.toReply(msg.subject));
     }
+    if (failure) span.setAttribute('rpc.response.status_code', failure.code);
+    endSpan(span, failure);
     this.respond(msg, body, failure);
     stats.record(
       process.hrtime.bigint() - started,

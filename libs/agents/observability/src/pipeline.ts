@@ -1,0 +1,333 @@
+/**
+ * One running data plane for one plan: the host inputs and log sources, the OpenTelemetry providers
+ * (metrics, logs, traces) with their readers and exporters, and the sinks with their offline
+ * buffers. `build` checks and reserves everything that can fail (endpoints that do not resolve, a
+ * port in use, the buffer streams) without disturbing the pipeline in force; `start` runs it;
+ * `stop` exports what is pending and releases everything.
+ */
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { hostname } from 'node:os';
+import type { Server } from 'node:http';
+import type { LoggerService } from '@nestjs/common';
+import type { Logger, Meter, SeverityNumber } from '@opentelemetry/api';
+import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { MeterProvider, PeriodicExportingMetricReader, type MetricReader } from '@opentelemetry/sdk-metrics';
+import { BatchLogRecordProcessor, LoggerProvider, type LogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { OBS_BUFFER_SINKS, obsBufferNames } from '@outpost/contracts';
+import { exportIntervalMs, otlpUrl, type Plan } from './domain/plan.js';
+import { severityName } from './domain/levels.js';
+import { BufferedSink, type SinkReport, type SinkState } from './export/buffered-sink.js';
+import { FluentForwardTransport } from './export/fluent-forward.transport.js';
+import { OfflineBuffer } from './export/offline-buffer.js';
+import { OtlpHttpTransport } from './export/otlp-http.transport.js';
+import type { PrometheusEndpoint } from './export/prometheus.endpoint.js';
+import {
+  FluentLogExporter,
+  OtlpLogExporter,
+  OtlpMetricExporter,
+  OtlpSpanExporter,
+} from './export/sdk-exporters.js';
+import { registerHostInstruments } from './sources/host-instruments.js';
+import { hostReaders, type HostSamples, type Roots } from './sources/host-readers.js';
+import { FileTailSource, JournalSource, type LogRecordOut, type LogSource } from './sources/log-sources.js';
+import { SampledInput, type InputReport } from './sources/sampled-input.js';
+
+export interface PipelineDeps {
+  nc: NatsConnection;
+  nodeId: string;
+  agent: string;
+  /** Name of the process (observability, or edge-node with every agent). */
+  version: string;
+  instanceId: string;
+  settings: {
+    bufferMaxBytes: number;
+    bufferMaxAgeSeconds: number;
+    retryIntervalMs: number;
+    exportTimeoutMs: number;
+    logBatchDelayMs: number;
+    journalUnits: string;
+    journalCommand: string;
+  };
+  prometheus: PrometheusEndpoint;
+  logger: LoggerService;
+  roots?: Roots;
+  onSinkChange: (name: string, state: SinkState, error: string) => void;
+}
+
+/** A configuration that cannot be applied; the message names the field and the cause. */
+export class ApplyError extends Error {}
+
+export type SinkName = (typeof OBS_BUFFER_SINKS)[number];
+
+const LOG = 'Pipeline';
+
+/** The stream of a sink's offline buffer and its subject. */
+export function bufferNames(nodeId: string, sink: SinkName): { stream: string; subject: string } {
+  return obsBufferNames(nodeId, sink);
+}
+
+async function checkResolves(host: string, field: string): Promise<void> {
+  const bare = host.replace(/^\[|\]$/g, '');
+  if (isIP(bare) || bare === 'localhost') return;
+  try {
+    await lookup(bare);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // A name that does not exist is a configuration error; a DNS server that is away is an outage.
+    if (code === 'ENOTFOUND') throw new ApplyError(`${field}: host "${bare}" does not resolve`);
+  }
+}
+
+export class Pipeline {
+  readonly inputs: SampledInput<unknown>[] = [];
+  readonly logSources: LogSource[] = [];
+  readonly sinks = new Map<SinkName, BufferedSink>();
+  private meterProvider?: MeterProvider;
+  private loggerProvider?: LoggerProvider;
+  tracerProvider?: TracerProvider;
+  prometheusExporter?: PrometheusExporter;
+  prometheusServer?: Server;
+  private otelLogger?: Logger;
+
+  private constructor(
+    readonly plan: Plan,
+    private readonly deps: PipelineDeps,
+  ) {}
+
+  static async build(plan: Plan, deps: PipelineDeps): Promise<Pipeline> {
+    const p = new Pipeline(plan, deps);
+    try {
+      await p.prepare();
+      return p;
+    } catch (err) {
+      await p.release();
+      throw err;
+    }
+  }
+
+  private async prepare(): Promise<void> {
+    const { plan, deps } = this;
+    const x = plan.exporters;
+    if (x.otlpHttp) await checkResolves(new URL(x.otlpHttp.endpoint).hostname, 'exporters.otlpHttp.endpoint');
+    if (x.fluentForward) await checkResolves(x.fluentForward.host, 'exporters.fluentForward.host');
+    if (x.prometheus) {
+      try {
+        this.prometheusServer = await deps.prometheus.prepare(x.prometheus.port);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        throw new ApplyError(
+          `exporters.prometheus.port ${x.prometheus.port}: ${code === 'EADDRINUSE' ? 'in use' : String(err)}`,
+        );
+      }
+    }
+    const resource = this.resource();
+    const t = deps.settings.exportTimeoutMs;
+    if (x.otlpHttp) {
+      await this.sink('otlp-metrics', new OtlpHttpTransport(otlpUrl(x.otlpHttp.endpoint, 'metrics'), t));
+      await this.sink('otlp-traces', new OtlpHttpTransport(otlpUrl(x.otlpHttp.endpoint, 'traces'), t));
+      if (plan.logs.length)
+        await this.sink('otlp-logs', new OtlpHttpTransport(otlpUrl(x.otlpHttp.endpoint, 'logs'), t));
+    }
+    if (x.fluentForward && plan.logs.length)
+      await this.sink(
+        'fluent-forward',
+        new FluentForwardTransport(x.fluentForward.host, x.fluentForward.port, t),
+      );
+
+    // Metrics: host inputs, each on its interval, observed by the readers of the exporters.
+    const readers: MetricReader[] = [];
+    if (x.prometheus) {
+      this.prometheusExporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
+      readers.push(this.prometheusExporter);
+    }
+    const otlpMetrics = this.sinks.get('otlp-metrics');
+    if (otlpMetrics)
+      readers.push(
+        new PeriodicExportingMetricReader({
+          exporter: new OtlpMetricExporter(otlpMetrics),
+          exportIntervalMillis: exportIntervalMs(plan),
+          exportTimeoutMillis: Math.min(exportIntervalMs(plan), 30_000),
+        }),
+      );
+    this.meterProvider = new MeterProvider({ resource, readers });
+    const meter = this.meterProvider.getMeter('@outpost/agent-observability', deps.version);
+    const readersByInput = hostReaders(deps.roots);
+    const inputs: Partial<Record<string, SampledInput<unknown>>> = {};
+    for (const m of plan.metrics) {
+      const read = readersByInput[m.input] as (prev: unknown) => Promise<unknown>;
+      const input = new SampledInput<unknown>(m.input, m.intervalSeconds, read);
+      inputs[m.input] = input;
+      this.inputs.push(input);
+    }
+    registerHostInstruments(meter, inputs as Parameters<typeof registerHostInstruments>[1]);
+    this.registerSelfInstruments(meter);
+
+    // Logs: one LoggerProvider, a batch processor per log exporter.
+    const processors: LogRecordProcessor[] = [];
+    const batch = { scheduledDelayMillis: deps.settings.logBatchDelayMs, maxExportBatchSize: 256 };
+    const otlpLogs = this.sinks.get('otlp-logs');
+    if (otlpLogs)
+      processors.push(new BatchLogRecordProcessor({ exporter: new OtlpLogExporter(otlpLogs), ...batch }));
+    const fluent = this.sinks.get('fluent-forward');
+    if (fluent)
+      processors.push(
+        new BatchLogRecordProcessor({
+          exporter: new FluentLogExporter(fluent, { 'outpost.node.id': deps.nodeId, host: hostname() }),
+          ...batch,
+        }),
+      );
+    if (processors.length && plan.logs.length) {
+      this.loggerProvider = new LoggerProvider({ resource, processors });
+      this.otelLogger = this.loggerProvider.getLogger('@outpost/agent-observability', deps.version);
+      const emit = (r: LogRecordOut) => this.emitLog(r);
+      for (const l of plan.logs) {
+        this.logSources.push(
+          l.path
+            ? new FileTailSource(l.path, l.level, l.intervalSeconds, emit)
+            : new JournalSource(
+                l.level,
+                l.intervalSeconds,
+                deps.settings.journalUnits,
+                emit,
+                deps.settings.journalCommand,
+              ),
+        );
+      }
+    }
+
+    // Traces: spans of every agent in this process, through the global tracer switch.
+    const otlpTraces = this.sinks.get('otlp-traces');
+    if (otlpTraces)
+      this.tracerProvider = new TracerProvider({
+        resource: resourceFromAttributes({
+          ...resource.attributes,
+          'service.name': `outpost-${deps.agent === 'observability' ? 'observability-agent' : deps.agent}`,
+        }),
+        spanProcessors: [
+          new BatchSpanProcessor({
+            exporter: new OtlpSpanExporter(otlpTraces),
+            scheduledDelayMillis: deps.settings.logBatchDelayMs,
+          }),
+        ],
+      });
+  }
+
+  private async sink(name: SinkName, transport: OtlpHttpTransport | FluentForwardTransport): Promise<void> {
+    const { stream, subject } = bufferNames(this.deps.nodeId, name);
+    const buffer = new OfflineBuffer(this.deps.nc, stream, subject, {
+      maxBytes: this.deps.settings.bufferMaxBytes,
+      maxAgeSeconds: this.deps.settings.bufferMaxAgeSeconds,
+    });
+    try {
+      await buffer.open();
+    } catch (err) {
+      throw new Error(`offline buffer ${stream}: ${(err as Error).message}`);
+    }
+    this.sinks.set(
+      name,
+      new BufferedSink(name, transport, buffer, this.deps.settings.retryIntervalMs, this.deps.onSinkChange),
+    );
+  }
+
+  private resource(): Resource {
+    return resourceFromAttributes({
+      'service.name': 'outpost-observability-agent',
+      'service.namespace': 'outpost',
+      'service.version': this.deps.version,
+      'service.instance.id': this.deps.instanceId,
+      'host.name': hostname(),
+      'outpost.node.id': this.deps.nodeId,
+      'outpost.agent': 'observability',
+    });
+  }
+
+  /** The agent's own figures: offline buffer depth, bytes and drops per sink. */
+  private registerSelfInstruments(meter: Meter): void {
+    if (this.sinks.size === 0) return;
+    const each =
+      (f: (r: SinkReport) => number) => (result: { observe(v: number, a: Record<string, string>): void }) => {
+        for (const sink of this.sinks.values()) result.observe(f(sink.report), { 'outpost.sink': sink.name });
+      };
+    meter
+      .createObservableGauge('outpost.observability.buffer.depth', {
+        unit: '{batch}',
+        description: 'Batches waiting in the offline buffer',
+      })
+      .addCallback(each((r) => r.buffer.depth));
+    meter
+      .createObservableGauge('outpost.observability.buffer.usage', {
+        unit: 'By',
+        description: 'Bytes in the offline buffer',
+      })
+      .addCallback(each((r) => r.buffer.bytes));
+    meter
+      .createObservableCounter('outpost.observability.buffer.dropped', {
+        unit: '{batch}',
+        description: 'Batches the offline buffer limits dropped before delivery',
+      })
+      .addCallback(each((r) => r.buffer.dropped));
+    meter
+      .createObservableCounter('outpost.observability.delivered', {
+        unit: '{batch}',
+        description: 'Batches delivered to the exporter',
+      })
+      .addCallback(each((r) => r.delivered));
+  }
+
+  private emitLog(r: LogRecordOut): void {
+    this.otelLogger?.emit({
+      severityNumber: r.severity as SeverityNumber,
+      severityText: severityName(r.severity),
+      body: r.body,
+      timestamp: r.timeMs,
+      attributes: r.attributes,
+    });
+  }
+
+  async start(): Promise<void> {
+    for (const sink of this.sinks.values()) sink.start();
+    await Promise.all(this.inputs.map((i) => i.start()));
+    await Promise.all(this.logSources.map((s) => s.start()));
+  }
+
+  /** Stops collecting, exports what is pending (delivered or buffered), closes the sinks. */
+  async stop(): Promise<void> {
+    await Promise.all(this.inputs.map((i) => i.stop()));
+    await Promise.all(this.logSources.map((s) => s.stop()));
+    const flush = async (what: string, work: (() => Promise<void>) | undefined) => {
+      try {
+        await work?.();
+      } catch (err) {
+        this.deps.logger.warn(`${what} shutdown: ${String(err)}`, LOG);
+      }
+    };
+    const { meterProvider, loggerProvider, tracerProvider } = this;
+    await flush('meter provider', meterProvider && (() => meterProvider.shutdown()));
+    await flush('logger provider', loggerProvider && (() => loggerProvider.shutdown()));
+    await flush('tracer provider', tracerProvider && (() => tracerProvider.shutdown()));
+    await this.release();
+  }
+
+  /** Releases what prepare reserved (a pipeline that never ran). */
+  private async release(): Promise<void> {
+    await Promise.all([...this.sinks.values()].map((s) => s.close()));
+    await this.deps.prometheus.discard(this.prometheusServer);
+  }
+
+  get inputReports(): InputReport[] {
+    return [...this.inputs.map((i) => i.report), ...this.logSources.map((s) => s.report)];
+  }
+
+  /** For tests: one sample of every input now. */
+  async sampleNow(): Promise<void> {
+    await Promise.all(this.inputs.map((i) => i.sample()));
+  }
+
+  latest<K extends keyof HostSamples>(input: K): HostSamples[K] | undefined {
+    return this.inputs.find((i) => i.input === input)?.latest as HostSamples[K] | undefined;
+  }
+}
