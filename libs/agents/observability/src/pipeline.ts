@@ -17,7 +17,7 @@ import { BatchLogRecordProcessor, LoggerProvider, type LogRecordProcessor } from
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { OBS_BUFFER_SINKS, obsBufferNames } from '@outpost/contracts';
+import { type OBS_BUFFER_SINKS, obsBufferNames } from '@outpost/contracts';
 import { exportIntervalMs, otlpUrl, type Plan } from './domain/plan.js';
 import { severityName } from './domain/levels.js';
 import { BufferedSink, type SinkReport, type SinkState } from './export/buffered-sink.js';
