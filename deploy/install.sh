@@ -91,6 +91,11 @@ chmod 0755 "$TARGET.new"
 if [ -e "$TARGET" ]; then mv "$TARGET" "$TARGET.old"; fi
 mv "$TARGET.new" "$TARGET"
 rm -rf "$TARGET.old"
+# The operator CLI on PATH (it speaks only the bus; see docs/outpostctl.md).
+if [ -x "$TARGET/bin/outpostctl" ]; then
+  install -d -m 0755 "$ROOT/usr/local/bin"
+  ln -sfn "$PREFIX/bin/outpostctl" "$ROOT/usr/local/bin/outpostctl"
+fi
 
 # --- 2. users and directories -------------------------------------------------------------------------------
 install -d -m 0755 "$ROOT/etc/sysusers.d" "$ROOT/etc/tmpfiles.d" "$UNITDIR" "$ROOT/etc/polkit-1/rules.d"

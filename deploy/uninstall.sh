@@ -63,6 +63,9 @@ rm -f "$ROOT/etc/tmpfiles.d/outpost.conf"
 
 # --- the bundle --------------------------------------------------------------------------------------------------
 if [ -f "$TARGET/bundle.json" ]; then
+  if [ "$(readlink "$ROOT/usr/local/bin/outpostctl" 2>/dev/null)" = "$PREFIX/bin/outpostctl" ]; then
+    rm -f "$ROOT/usr/local/bin/outpostctl"
+  fi
   rm -rf "$TARGET"
 else
   say "$TARGET holds no Outpost bundle; left alone"

@@ -397,6 +397,16 @@ describe('the bundle and deploy/install.sh', () => {
         const health = json(await nc.request(`edge.${nodeId}.node.cmd.health`, '{}', { timeout: 5000 }));
         expect(health.nodeId).toBe(nodeId);
         expect(output).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find (module|package)|PERMISSIONS_VIOLATION/);
+        // The installed operator CLI (on PATH through /usr/local/bin) sees the node, as the admin.
+        expect(await readlink(join(root, 'usr/local/bin/outpostctl'))).toBe('/opt/outpost/bin/outpostctl');
+        const ctl = spawnSync(
+          join(root, 'opt/outpost/bin/outpostctl'),
+          ['nodes', '--json', '--server', nats.url, '--creds', join(nats_, 'creds/admin.nk')],
+          { cwd: home, env: { PATH: '/usr/bin:/bin' }, encoding: 'utf8' },
+        );
+        expect({ code: ctl.status, err: ctl.stderr }).toEqual({ code: 0, err: '' });
+        const listed = JSON.parse(ctl.stdout) as { nodes: { nodeId: string }[] };
+        expect(listed.nodes.map((n) => n.nodeId)).toContain(nodeId);
       } finally {
         if (child && child.exitCode === null) {
           const exited = new Promise((done) => child?.once('exit', done));
@@ -425,6 +435,7 @@ describe('the bundle and deploy/install.sh', () => {
         'etc/outpost/cluster.json',
         'etc/outpost/install.env',
         'etc/outpost/nats/nats-server.conf',
+        'usr/local/bin/outpostctl',
       ]) {
         expect({ gone, present: await exists(join(root, gone)) }).toEqual({ gone, present: false });
       }

@@ -20,6 +20,7 @@ import { HardwareAgent } from '@outpost/agent-hardware';
 import { NodeAgent } from '@outpost/agent-node';
 import { OrchestratorAgent } from '@outpost/agent-orchestrator';
 import { UpdateAgent } from '@outpost/agent-update';
+import { provisionJetStream } from '@outpost/bus';
 import { KV_DESIRED, KV_STATUS, UpdateManifestSchema } from '@outpost/contracts';
 import {
   connectTo,
@@ -97,6 +98,8 @@ describe('outpostctl against a running suite', () => {
 `,
     });
     nc = await connectTo(nats, { user: 'agents', pass: 'agents-secret' });
+    // Agents with credentials only bind to JetStream: provision it first, as install time does.
+    await provisionJetStream(nc);
     await http.start();
     dir = await mkdtemp(join(tmpdir(), 'outpost-ctl-'));
     suite = await startSuite([NodeAgent, HardwareAgent, UpdateAgent, OrchestratorAgent], {

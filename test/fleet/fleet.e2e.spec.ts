@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { Msg, NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
-import { nodeJetStreamManager, nodeKvm, provisionFleetEvents } from '@outpost/bus';
-import { EVENT_STREAM, FLEET_EVENT_STREAM, KV_DESIRED, KV_STATUS } from '@outpost/contracts';
+import { nodeJetStreamManager, nodeKvm, provisionFleetEvents, provisionJetStream } from '@outpost/bus';
+import { CATALOG, EVENT_STREAM, FLEET_EVENT_STREAM, KV_DESIRED, KV_STATUS } from '@outpost/contracts';
 import {
   connectTo,
   eventually,
@@ -152,6 +152,9 @@ describe('a fleet of leaf nodes', () => {
       });
       const nodeDir = join(dir, id);
       await mkdir(nodeDir);
+      const local = await connectTo(server, { user: USER, pass: PASSWORD });
+      // Agents with credentials only bind to JetStream: provision the node's domain first, as install does.
+      await provisionJetStream(local);
       const app = startApp(
         'edge-node',
         simulatedNodeEnv(nodeDir, server.url, {
@@ -162,7 +165,6 @@ describe('a fleet of leaf nodes', () => {
           OUTPOST_NODE_HEARTBEAT_INTERVAL_MS: '500',
         }),
       );
-      const local = await connectTo(server, { user: USER, pass: PASSWORD });
       nodes.set(id, { id, server, app, local });
     }
     for (const id of NODE_IDS) await ready(id);
@@ -192,7 +194,7 @@ describe('a fleet of leaf nodes', () => {
           const id = ping.metadata?.node_id as string;
           byNode.set(id, [...(byNode.get(id) ?? []), ping.name as string].sort());
         }
-        for (const id of NODE_IDS) expect(byNode.get(id)).toHaveLength(6);
+        for (const id of NODE_IDS) expect(byNode.get(id)).toHaveLength(Object.keys(CATALOG).length);
       });
       expect(byNode.get(A)).toEqual(byNode.get(B));
       expect(byNode.get(A)).toContain('outpost-telemetry');

@@ -198,6 +198,15 @@ function main() {
     if (existsSync(join(root, 'tools/scripts', tool)))
       cpSync(join(root, 'tools/scripts', tool), join(out, 'tools', tool));
   }
+  // bin/: the operator CLI, run by the bundle's own Node wherever the bundle is installed.
+  mkdirSync(join(out, 'bin'), { recursive: true });
+  writeFileSync(
+    join(out, 'bin/outpostctl'),
+    '#!/bin/sh\n# outpostctl from this Outpost bundle (docs/outpostctl.md).\n' +
+      'here=$(dirname "$(readlink -f "$0")")\n' +
+      'exec "$here/../node/bin/node" "$here/../apps/outpostctl/dist/main.js" "$@"\n',
+    { mode: 0o755 },
+  );
   mkdirSync(join(out, 'docs'), { recursive: true });
   cpSync(join(root, 'docs/deploy.md'), join(out, 'docs/deploy.md'));
 

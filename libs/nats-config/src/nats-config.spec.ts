@@ -178,6 +178,8 @@ describe('nats-config', () => {
     expect(text).toContain('domain: "n1"');
     expect(text).toContain('port: 4333');
     expect(text).toContain(`cert_file: "${leaf.tls.certFile}"`);
+    // Other nodes' events stay on the hub (docs/fleet.md): the fleet e2e shows why.
+    expect(text).toMatch(/deny_imports: \[\s*"edge\.\*\.\*\.evt\.>"\s*\]/);
     expect(await serverAccepts(result.configFile)).toEqual({
       ok: true,
       output: expect.stringContaining('valid'),

@@ -59,12 +59,20 @@ export function renderServerConfig(opts: ServerConfigOptions): string {
         ca_file: opts.leaf.tls.caFile,
         cert_file: opts.leaf.tls.certFile,
         key_file: opts.leaf.tls.keyFile,
+        timeout: 5,
       };
     }
-    lines.push('', `leafnodes ${render({ remotes: [remote] })}`);
+    // Every node's event stream captures edge.*.*.evt.>: without this deny, that interest would pull
+    // every other node's events across the WAN into this node's stream (docs/fleet.md).
+    remote.deny_imports = [FLEET_DENY_IMPORT];
+    // Retry the hub every few seconds while the WAN is down.
+    lines.push('', `leafnodes ${render({ remotes: [remote], reconnect: 2 })}`);
   }
   return `${lines.join('\n')}\n`;
 }
+
+/** What a node's leaf connection refuses to import from the hub: other nodes' events. */
+export const FLEET_DENY_IMPORT = 'edge.*.*.evt.>';
 
 /** Strings are always quoted: unquoted `$X` would be a variable reference in this syntax. */
 function quote(s: string): string {
