@@ -60,6 +60,8 @@ const CHANGED = [
   'libs/contracts/src/permissions.ts',
   'docs/security.md',
   'deploy/systemd/outpost-edge-node.service',
+  'docs/nats-cli.md',
+  'test/docs/nats-cli.spec.ts',
 ];
 
 describe(`nx g @outpost/tools:agent ${AGENT}, in a copy of the workspace`, () => {
@@ -168,6 +170,7 @@ describe(`nx g @outpost/tools:agent ${AGENT}, in a copy of the workspace`, () =>
         'test/deploy',
         'test/security/permission-table.spec.ts',
         'test/security/security-doc.spec.ts',
+        'test/docs/nats-cli.spec.ts',
       ]);
       expect(result.output).toMatch(/Tests:\s+\d+ passed, \d+ total/);
       expect(result.output).toContain(`outpost-${AGENT}-agent.service stays within its exposure budget`);

@@ -77,11 +77,13 @@ describe('agent generator', () => {
       'apps/edge-node/tsconfig.lib.json',
       'deploy/systemd/outpost-edge-node.service',
       'deploy/sysusers.d/outpost.conf',
+      'docs/nats-cli.md',
       'eslint.config.js',
       'libs/contracts/src/agents.ts',
       'libs/contracts/src/index.ts',
       'libs/contracts/src/registry.ts',
       'package-lock.json',
+      'test/docs/nats-cli.spec.ts',
       'tsconfig.build.json',
     ]);
     expect(changes.filter((c) => c.type === 'CREATE').every((c) => /probe/.test(c.path))).toBe(true);
