@@ -142,63 +142,27 @@ export function registerHostInstruments(meter: Meter, inputs: Inputs): void {
   counter(meter, inputs, 'diskio', 'system.disk.io_time', 's', 'Time the disk spent doing I/O', (s, r) => {
     for (const d of s) r.observe(d.ioTime, { 'system.device': d.device });
   });
-  // net
-  counter(
-    meter,
-    inputs,
-    'net',
-    'system.network.io',
-    'By',
-    'Bytes received and sent, by interface',
-    (s, r) => {
+  // net: four counters of one shape, receive and transmit per interface
+  const netCounters = [
+    ['system.network.io', 'By', 'Bytes received and sent, by interface', 'rxBytes', 'txBytes'],
+    [
+      'system.network.packets',
+      '{packet}',
+      'Packets received and sent, by interface',
+      'rxPackets',
+      'txPackets',
+    ],
+    ['system.network.errors', '{error}', 'Receive and send errors, by interface', 'rxErrors', 'txErrors'],
+    ['system.network.dropped', '{packet}', 'Packets dropped, by interface', 'rxDropped', 'txDropped'],
+  ] as const;
+  for (const [name, unit, description, rx, tx] of netCounters) {
+    counter(meter, inputs, 'net', name, unit, description, (s, r) => {
       for (const n of s) {
-        r.observe(n.rxBytes, { 'network.interface.name': n.name, 'network.io.direction': 'receive' });
-        r.observe(n.txBytes, { 'network.interface.name': n.name, 'network.io.direction': 'transmit' });
+        r.observe(n[rx], { 'network.interface.name': n.name, 'network.io.direction': 'receive' });
+        r.observe(n[tx], { 'network.interface.name': n.name, 'network.io.direction': 'transmit' });
       }
-    },
-  );
-  counter(
-    meter,
-    inputs,
-    'net',
-    'system.network.packets',
-    '{packet}',
-    'Packets received and sent, by interface',
-    (s, r) => {
-      for (const n of s) {
-        r.observe(n.rxPackets, { 'network.interface.name': n.name, 'network.io.direction': 'receive' });
-        r.observe(n.txPackets, { 'network.interface.name': n.name, 'network.io.direction': 'transmit' });
-      }
-    },
-  );
-  counter(
-    meter,
-    inputs,
-    'net',
-    'system.network.errors',
-    '{error}',
-    'Receive and send errors, by interface',
-    (s, r) => {
-      for (const n of s) {
-        r.observe(n.rxErrors, { 'network.interface.name': n.name, 'network.io.direction': 'receive' });
-        r.observe(n.txErrors, { 'network.interface.name': n.name, 'network.io.direction': 'transmit' });
-      }
-    },
-  );
-  counter(
-    meter,
-    inputs,
-    'net',
-    'system.network.dropped',
-    '{packet}',
-    'Packets dropped, by interface',
-    (s, r) => {
-      for (const n of s) {
-        r.observe(n.rxDropped, { 'network.interface.name': n.name, 'network.io.direction': 'receive' });
-        r.observe(n.txDropped, { 'network.interface.name': n.name, 'network.io.direction': 'transmit' });
-      }
-    },
-  );
+    });
+  }
   // load
   for (const [i, window] of (['1m', '5m', '15m'] as const).entries()) {
     gauge(
