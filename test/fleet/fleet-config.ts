@@ -1,5 +1,6 @@
 /**
- * A small test-local renderer of the fleet's nats-server configs: the text comes from deploy/nats/ (so the
+ * A small test-local renderer of the hub's nats-server config (the node side is rendered by
+ * @outpost/nats-config, as deploy/install.sh does): the text comes from deploy/nats/ (so the
  * test runs exactly what an operator deploys), the values from the test. Full-line comments are dropped
  * (they document the placeholders); a placeholder left without a value is an error.
  */
@@ -45,30 +46,4 @@ export function hubConfig(
     TLS_KEY: tls.key,
     TLS_CA: tls.ca,
   });
-}
-
-export interface NodeServer {
-  nodeId: string;
-  /** The account the agents use on the node's server, bridged to the hub by the leafnode remote. */
-  account: string;
-  user: string;
-  password: string;
-  hubLeafPorts: readonly number[];
-  tls: { cert: string; key: string; ca: string };
-}
-
-/** The node server: its account and JetStream domain (what libs/nats-config renders) plus node-leaf.conf. */
-export function nodeConfig(node: NodeServer): string {
-  return [
-    `server_name: leaf-${node.nodeId}`,
-    `jetstream { domain: ${node.nodeId} }`,
-    `accounts { ${node.account} { jetstream: enabled, users: [ { user: ${node.user}, password: "${node.password}" } ] } }`,
-    renderNatsTemplate('node-leaf.conf', {
-      HUB_URLS: node.hubLeafPorts.map((p) => `tls://127.0.0.1:${p}`).join(', '),
-      ACCOUNT: node.account,
-      TLS_CERT: node.tls.cert,
-      TLS_KEY: node.tls.key,
-      TLS_CA: node.tls.ca,
-    }),
-  ].join('\n');
 }

@@ -12,9 +12,10 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import type { Msg, NatsConnection } from '@nats-io/nats-core';
+import { nkeyAuthenticator, type Msg, type NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
-import { nodeJetStreamManager, nodeKvm, provisionFleetEvents, provisionJetStream } from '@outpost/bus';
+import { nodeJetStreamManager, nodeKvm, provisionFleetEvents } from '@outpost/bus';
+import { provisionAsAdmin, readSeedFile, writeNatsConfig } from '@outpost/nats-config';
 import { CATALOG, EVENT_STREAM, FLEET_EVENT_STREAM, KV_DESIRED, KV_STATUS } from '@outpost/contracts';
 import {
   connectTo,
@@ -26,14 +27,11 @@ import {
 } from '@outpost/testing';
 import { startApp, type AppProcess } from '../e2e/app-process.js';
 import { makeFleetCerts } from './certs.js';
-import { hubConfig, nodeConfig } from './fleet-config.js';
+import { hubConfig } from './fleet-config.js';
 
 const NODE_IDS = ['fleet-a', 'fleet-b'] as const;
 type NodeId = (typeof NODE_IDS)[number];
 const [A, B] = NODE_IDS;
-const ACCOUNT = 'OUTPOST';
-const USER = 'outpost';
-const PASSWORD = 'fleet-test-secret';
 const SLOW = 180_000;
 
 const json = (m: Msg) => JSON.parse(new TextDecoder().decode(m.data));
@@ -140,27 +138,34 @@ describe('a fleet of leaf nodes', () => {
     await eventually(() => provisionFleetEvents(hubNc, NODE_IDS, { replicas: 3 }), 60_000);
 
     for (const id of NODE_IDS) {
-      const server = await startNatsServer({
-        configText: nodeConfig({
-          nodeId: id,
-          account: ACCOUNT,
-          user: USER,
-          password: PASSWORD,
-          hubLeafPorts: members.map((m) => m.leafPort),
-          tls: { ...certs.nodes[id], ca: certs.ca },
-        }),
+      // The node's server as deploy/install.sh configures it: the production renderer (@outpost/nats-config)
+      // with one nkey user per agent plus edge-node and admin, the node's JetStream domain, and the TLS
+      // leaf remote to the hub (deny_imports of other nodes' events).
+      const rendered = await writeNatsConfig({
+        nodeId: id,
+        outDir: join(dir, `${id}-nats`),
+        storeDir: join(dir, `${id}-js`),
+        mode: 'all-in-one',
+        domain: id,
+        leaf: {
+          urls: members.map((m) => `tls://127.0.0.1:${m.leafPort}`),
+          tls: { caFile: certs.ca, certFile: certs.nodes[id].cert, keyFile: certs.nodes[id].key },
+        },
       });
+      const server = await startNatsServer({ configFile: rendered.configFile });
       const nodeDir = join(dir, id);
       await mkdir(nodeDir);
-      const local = await connectTo(server, { user: USER, pass: PASSWORD });
-      // Agents with credentials only bind to JetStream: provision the node's domain first, as install does.
-      await provisionJetStream(local);
+      const seed = (user: string) => join(rendered.credsDir, `${user}.nk`);
+      // Install time: JetStream provisioned by the admin; the agents only bind to it.
+      await provisionAsAdmin(server.url, seed('admin'));
+      const local = await connectTo(server, {
+        authenticator: nkeyAuthenticator(await readSeedFile(seed('admin'))),
+      });
       const app = startApp(
         'edge-node',
         simulatedNodeEnv(nodeDir, server.url, {
           OUTPOST_NODE_ID: id,
-          NATS_USER: USER,
-          NATS_PASSWORD: PASSWORD,
+          OUTPOST_NATS_NKEY_FILE: seed('edge-node'),
           OUTPOST_STATUS_INTERVAL_MS: '500',
           OUTPOST_NODE_HEARTBEAT_INTERVAL_MS: '500',
         }),
