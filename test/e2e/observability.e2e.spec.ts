@@ -20,6 +20,7 @@ import {
   connectTo,
   eventually,
   FluentReceiver,
+  freePort,
   OtlpReceiver,
   simulatedNodeEnv,
   startNatsServer,
@@ -71,14 +72,6 @@ export const attrs = (list: OtlpAttr[]) =>
 const metricsOf = (req: MetricsRequest) =>
   req.resourceMetrics.flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics));
 const value = (p: { asDouble?: number; asInt?: string | number }) => Number(p.asDouble ?? p.asInt);
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 function promtool(text: string): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {

@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toJson } from '@bufbuild/protobuf';
@@ -25,6 +24,7 @@ import { KV_DESIRED, KV_STATUS, UpdateManifestSchema } from '@outpost/contracts'
 import {
   connectTo,
   eventually,
+  freePort,
   simulatedNodeEnv,
   startNatsServer,
   type NatsServerHandle,
@@ -461,11 +461,3 @@ describe('outpostctl against a running suite', () => {
     expect((await ctl('nodes', '--server', nats.url, '--creds', viewerSeed)).code).toBe(0);
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

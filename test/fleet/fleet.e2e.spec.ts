@@ -21,12 +21,12 @@ import {
   connectTo,
   eventually,
   freePort,
+  makeFleetCerts,
   simulatedNodeEnv,
   startNatsServer,
   type NatsServerHandle,
 } from '@outpost/testing';
 import { startApp, type AppProcess } from '../e2e/app-process.js';
-import { makeFleetCerts } from './certs.js';
 import { hubConfig } from './fleet-config.js';
 
 const NODE_IDS = ['fleet-a', 'fleet-b'] as const;

@@ -5,12 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AGENT_IDS } from '@outpost/contracts';
-import { resolveNatsServerBinary } from '@outpost/testing';
+import { makeFleetCerts, resolveNatsServerBinary } from '@outpost/testing';
 import { nodeUsers, permissionsFor } from './users.js';
 import { writeNatsConfig } from './write-config.js';
 
@@ -116,53 +116,11 @@ describe('nats-config', () => {
 
   it('renders the JetStream domain and a leaf remote with TLS that nats-server accepts', async () => {
     const pki = join(dir, 'pki');
-    await run('mkdir', ['-p', pki]);
-    const ssl = (...args: string[]) => run('openssl', args, { cwd: pki });
-    await ssl(
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.pem',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=outpost-test-ca',
-    );
-    await ssl(
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      'leaf.key',
-      '-out',
-      'leaf.csr',
-      '-subj',
-      '/CN=n1',
-    );
-    await ssl(
-      'x509',
-      '-req',
-      '-in',
-      'leaf.csr',
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      'leaf.pem',
-      '-days',
-      '2',
-    );
+    await mkdir(pki);
+    const certs = await makeFleetCerts(pki, ['n1']);
     const leaf = {
       urls: ['tls://hub-a.example:7422', 'tls://hub-b.example:7422'],
-      tls: { caFile: join(pki, 'ca.pem'), certFile: join(pki, 'leaf.pem'), keyFile: join(pki, 'leaf.key') },
+      tls: { caFile: certs.ca, certFile: certs.nodes.n1.cert, keyFile: certs.nodes.n1.key },
     };
     const result = await writeNatsConfig({
       nodeId: 'n1',

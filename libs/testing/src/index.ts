@@ -11,3 +11,4 @@ export { eventually } from './eventually.js';
 export { simulatedNodeEnv } from './simulated-node.js';
 export { OtlpReceiver, type OtlpRequest, type OtlpSignal } from './otlp-receiver.js';
 export { FluentReceiver, type FluentEntry } from './fluent-receiver.js';
+export { makeFleetCerts, type CertPair, type FleetCerts } from './test-pki.js';

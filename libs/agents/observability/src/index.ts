@@ -5,7 +5,6 @@
 export { ObservabilityAgent } from './observability.agent.js';
 export { ObservabilityModule } from './observability.module.js';
 export { ObservabilityService } from './observability.service.js';
-export { bufferNames } from './pipeline.js';
 export { BufferedSink, type Transport } from './export/buffered-sink.js';
 export { OfflineBuffer } from './export/offline-buffer.js';
 export { OtlpHttpTransport } from './export/otlp-http.transport.js';

@@ -65,11 +65,6 @@ export type SinkName = (typeof OBS_BUFFER_SINKS)[number];
 
 const LOG = 'Pipeline';
 
-/** The stream of a sink's offline buffer and its subject. */
-export function bufferNames(nodeId: string, sink: SinkName): { stream: string; subject: string } {
-  return obsBufferNames(nodeId, sink);
-}
-
 async function checkResolves(host: string, field: string): Promise<void> {
   const bare = host.replace(/^\[|\]$/g, '');
   if (isIP(bare) || bare === 'localhost') return;
@@ -217,7 +212,7 @@ export class Pipeline {
   }
 
   private async sink(name: SinkName, transport: OtlpHttpTransport | FluentForwardTransport): Promise<void> {
-    const { stream, subject } = bufferNames(this.deps.nodeId, name);
+    const { stream, subject } = obsBufferNames(this.deps.nodeId, name);
     const buffer = new OfflineBuffer(this.deps.nc, stream, subject, {
       maxBytes: this.deps.settings.bufferMaxBytes,
       maxAgeSeconds: this.deps.settings.bufferMaxAgeSeconds,

@@ -11,37 +11,47 @@ import type { SampledInput } from './sampled-input.js';
 
 type Inputs = { [K in MetricInput]?: SampledInput<HostSamples[K]> };
 
-function gauge<K extends MetricInput>(
+type Observe<K extends MetricInput> = (sample: HostSamples[K], result: ObservableResult<Attributes>) => void;
+
+/** An observable instrument reading the latest sample of `input` (nothing when the input is off). */
+function observable<K extends MetricInput>(
+  kind: 'gauge' | 'counter',
   meter: Meter,
   inputs: Inputs,
   input: K,
   name: string,
   unit: string,
   description: string,
-  observe: (sample: HostSamples[K], result: ObservableResult<Attributes>) => void,
+  observe: Observe<K>,
 ): void {
   const sampled = inputs[input] as SampledInput<HostSamples[K]> | undefined;
   if (!sampled) return;
-  meter.createObservableGauge(name, { unit, description }).addCallback((result) => {
+  const options = { unit, description };
+  const instrument =
+    kind === 'gauge'
+      ? meter.createObservableGauge(name, options)
+      : meter.createObservableCounter(name, options);
+  instrument.addCallback((result) => {
     if (sampled.latest !== undefined) observe(sampled.latest, result);
   });
 }
 
-function counter<K extends MetricInput>(
-  meter: Meter,
-  inputs: Inputs,
-  input: K,
-  name: string,
-  unit: string,
-  description: string,
-  observe: (sample: HostSamples[K], result: ObservableResult<Attributes>) => void,
-): void {
-  const sampled = inputs[input] as SampledInput<HostSamples[K]> | undefined;
-  if (!sampled) return;
-  meter.createObservableCounter(name, { unit, description }).addCallback((result) => {
-    if (sampled.latest !== undefined) observe(sampled.latest, result);
-  });
+function gauge<K extends MetricInput>(...args: [Meter, Inputs, K, string, string, string, Observe<K>]): void {
+  observable('gauge', ...args);
 }
+
+function counter<K extends MetricInput>(
+  ...args: [Meter, Inputs, K, string, string, string, Observe<K>]
+): void {
+  observable('counter', ...args);
+}
+
+/** The attributes of one mounted file system. */
+const fsAttributes = (fs: HostSamples['disk'][number]): Attributes => ({
+  'system.device': fs.device,
+  'system.filesystem.mountpoint': fs.mountpoint,
+  'system.filesystem.type': fs.type,
+});
 
 export function registerHostInstruments(meter: Meter, inputs: Inputs): void {
   // cpu
@@ -90,11 +100,7 @@ export function registerHostInstruments(meter: Meter, inputs: Inputs): void {
   // disk (file systems)
   gauge(meter, inputs, 'disk', 'system.filesystem.usage', 'By', 'File system space, by state', (s, r) => {
     for (const fs of s) {
-      const at = {
-        'system.device': fs.device,
-        'system.filesystem.mountpoint': fs.mountpoint,
-        'system.filesystem.type': fs.type,
-      };
+      const at = fsAttributes(fs);
       r.observe(fs.usedBytes, { ...at, 'system.filesystem.state': 'used' });
       r.observe(fs.freeBytes, { ...at, 'system.filesystem.state': 'free' });
       r.observe(fs.reservedBytes, { ...at, 'system.filesystem.state': 'reserved' });
@@ -110,11 +116,7 @@ export function registerHostInstruments(meter: Meter, inputs: Inputs): void {
     (s, r) => {
       for (const fs of s) {
         const total = fs.usedBytes + fs.freeBytes;
-        r.observe(total ? fs.usedBytes / total : 0, {
-          'system.device': fs.device,
-          'system.filesystem.mountpoint': fs.mountpoint,
-          'system.filesystem.type': fs.type,
-        });
+        r.observe(total ? fs.usedBytes / total : 0, fsAttributes(fs));
       }
     },
   );
@@ -203,37 +205,14 @@ export function registerHostInstruments(meter: Meter, inputs: Inputs): void {
       }
     },
   );
-  gauge(
-    meter,
-    inputs,
-    'agents',
-    'process.memory.usage',
-    'By',
-    'Resident memory of each Outpost agent process',
-    (s, r) => {
-      for (const a of s) r.observe(a.residentBytes, proc(a));
-    },
-  );
-  gauge(
-    meter,
-    inputs,
-    'agents',
-    'process.memory.virtual',
-    'By',
-    'Virtual memory of each Outpost agent process',
-    (s, r) => {
-      for (const a of s) r.observe(a.virtualBytes, proc(a));
-    },
-  );
-  gauge(
-    meter,
-    inputs,
-    'agents',
-    'process.threads',
-    '{thread}',
-    'Threads of each Outpost agent process',
-    (s, r) => {
-      for (const a of s) r.observe(a.threads, proc(a));
-    },
-  );
+  const processGauges = [
+    ['process.memory.usage', 'By', 'Resident memory of each Outpost agent process', 'residentBytes'],
+    ['process.memory.virtual', 'By', 'Virtual memory of each Outpost agent process', 'virtualBytes'],
+    ['process.threads', '{thread}', 'Threads of each Outpost agent process', 'threads'],
+  ] as const;
+  for (const [name, unit, description, field] of processGauges) {
+    gauge(meter, inputs, 'agents', name, unit, description, (s, r) => {
+      for (const a of s) r.observe(a[field], proc(a));
+    });
+  }
 }

@@ -1,5 +1,6 @@
 /**
- * A fleet's TLS material made with the real openssl binary, the way docs/fleet.md tells an operator to:
+ * Test TLS material for NATS leaf links (test/fleet, @outpost/nats-config's specs), made with the real
+ * openssl binary, the way docs/fleet.md tells an operator to:
  * one CA, one server certificate for the hub (SAN 127.0.0.1 here, the hub's DNS name in the field) and one
  * client certificate per node (CN = node id), all ECDSA P-256.
  */
