@@ -67,9 +67,11 @@ export class Fleet {
 
   async keys(bucket: typeof KV_STATUS | typeof KV_DESIRED, filter: string): Promise<string[]> {
     const kv = await this.kv(bucket);
-    const out: string[] = [];
-    for await (const key of await kv.keys(filter)) out.push(key);
-    return out.sort();
+    // A Set: keys() lists through a consumer that also delivers keys written while it lists, so a
+    // status key updated meanwhile would come twice.
+    const out = new Set<string>();
+    for await (const key of await kv.keys(filter)) out.add(key);
+    return [...out].sort();
   }
 
   async entry(bucket: typeof KV_STATUS | typeof KV_DESIRED, key: string): Promise<KvEntry | undefined> {
