@@ -18,7 +18,13 @@ export default {
   transform: { '^.+\\.ts$': ['@swc/jest', swc] },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/{apps,libs,tools,test}/**/*.spec.ts'],
-  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  // The boot test (test/boot: QEMU under software emulation, ~10+ min, root) runs on its own with
+  // `npm run test:boot`, which sets OUTPOST_BOOT_TEST=1.
+  testPathIgnorePatterns: [
+    '/node_modules/',
+    '/dist/',
+    ...(process.env.OUTPOST_BOOT_TEST ? [] : ['/test/boot/']),
+  ],
   testTimeout: 60_000,
   maxWorkers: 2,
 };
