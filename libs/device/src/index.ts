@@ -2,6 +2,7 @@
 export * from './device.js';
 export * from './boot/bls.js';
 export { EspBootLoader, type OneShotStore } from './boot/esp-boot-loader.js';
+export { DirectEspWriter, TEMP_SUFFIX, type EspWriter } from './boot/esp-writer.js';
 export * from './disk/partitions.js';
 export * from './slots.js';
 export { LinuxDevice } from './linux.device.js';

@@ -49,6 +49,7 @@ export async function readOptional(path: string): Promise<string | undefined> {
 
 export class LinuxDevice implements Device {
   readonly kind = 'linux' as const;
+  readonly bootFilesRequired = true;
 
   private loader?: EspBootLoader;
 

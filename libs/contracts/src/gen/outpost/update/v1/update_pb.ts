@@ -205,7 +205,7 @@ export type UpdateStatus = Message<"outpost.update.v1.UpdateStatus"> & {
   since?: Timestamp | undefined;
 
   /**
-   * The step inside the state (e.g. INSTALLING: invalidate, write, verify, entry, oneshot).
+   * The step inside the state (e.g. INSTALLING: invalidate, write, verify, boot, entry, oneshot).
    *
    * @generated from field: string step = 12;
    */
