@@ -180,6 +180,8 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
         installStarted: false,
         rebootRequestedAt: undefined,
         rebootPending: undefined,
+        rollbackReboots: undefined,
+        rollbackRebootAt: undefined,
       });
       this.startWork((signal) => this.runDownload(signal));
       return this.toStatus();
@@ -293,6 +295,8 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
         if (stuck) throw new ContractError(ErrorCode.FAILED_PRECONDITION, stuck);
         return this.toStatus();
       }
+      // Resent after the rollback finished (the sender saw an older status): it is done.
+      if (state === 'ROLLED_BACK' && this.record.rollbackReboots !== undefined) return this.toStatus();
       if (state !== 'VERIFYING')
         throw new ContractError(
           ErrorCode.FAILED_PRECONDITION,
@@ -303,6 +307,7 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
         detail: detail || 'rollback requested',
         rebootPending: true,
         rollbackReboots: 0,
+        rollbackRebootAt: undefined,
       });
       this.crashPoint('rollback');
       const stuck = await this.finishRollback();
