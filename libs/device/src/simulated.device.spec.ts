@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { bootctlList } from '@outpost/testing';
 import { selectEntry, sortEntries } from './boot/bls.js';
 import { readPartitions } from './disk/partitions.js';
 import { SimulatedDevice } from './simulated.device.js';
