@@ -13,10 +13,10 @@ import { chmod, mkdir, mkdtemp, readFile, readdir, rename, rm, symlink, writeFil
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { bootctlList } from '@outpost/testing';
 import { afterBootAttempt, selectEntry, type EntrySpec } from './boot/bls.js';
 import type { EspBootLoader } from './boot/esp-boot-loader.js';
 import { LinuxDevice } from './linux.device.js';
-import { bootctlList } from '../test/bootctl.js';
 
 const run = promisify(execFile);
 const HELPER = resolve(new URL('../../../deploy/libexec/outpost-boot-helper', import.meta.url).pathname);

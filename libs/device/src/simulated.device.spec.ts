@@ -10,7 +10,6 @@ import { bootctlList } from '@outpost/testing';
 import { selectEntry, sortEntries } from './boot/bls.js';
 import { readPartitions } from './disk/partitions.js';
 import { SimulatedDevice } from './simulated.device.js';
-import { bootctlList } from '../test/bootctl.js';
 
 const B = {
   id: 'outpost-b.conf',
