@@ -67,7 +67,12 @@ export class EspBootLoader {
 
   async setDefault(id: string): Promise<void> {
     const path = join(this.espDir, LOADER_CONF);
-    const text = await readFile(path, 'utf8').catch(() => 'timeout 3\n');
+    // Only a missing file starts afresh: an unreadable one (an ESP mounted root-only) must not be
+    // replaced by a loader.conf that forgot its settings.
+    const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return 'timeout 3\n';
+      throw err;
+    });
     const lines = text.split('\n').filter((l) => !/^\s*default\s/.test(l) && l.trim() !== '');
     await this.writer.write(LOADER_CONF, [`default ${id}`, ...lines, ''].join('\n'));
   }
