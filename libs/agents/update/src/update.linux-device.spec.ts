@@ -66,20 +66,23 @@ describe('update agent on a LinuxDevice', () => {
     expect(http.requestsFor('/os.img')).toEqual([]);
   });
 
-  it('takes the same manifest with a kernel past that check (then finds no A/B slots here)', async () => {
+  it('takes a manifest with a kernel past that check (to the signature check, here a stranger key)', async () => {
     const image = makeImage(64 * 1024);
     const kernel = makeImage(1024);
+    const stranger = makeKeys();
     const manifest = manifestFor(
       '2.0.1',
       http.serve('/os2.img', { body: image.raw }),
       image,
-      keys.privateKey,
+      stranger.privateKey,
       {
         bootFiles: bootFilesFor({ url: 'vmlinuz', file: kernel }),
       },
     );
     const reply = await download(downloadBody(manifest));
-    expect(String(reply.body.message ?? '')).not.toMatch(/bootFiles/);
+    expect(reply.code).toBe('403');
+    expect(String(reply.body.message)).toMatch(/manifest refused/);
     expect(http.requestsFor('/os2.img')).toEqual([]);
+    expect(http.requestsFor('/vmlinuz')).toEqual([]);
   });
 });
