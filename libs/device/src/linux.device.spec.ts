@@ -155,6 +155,7 @@ describe('LinuxDevice through the root-side boot helper, on a real ESP tree', ()
       (l) => l.writeEntry(entry('b', { options: 'root=PARTLABEL=rootfs_a' }), 3),
       /another root/,
     ],
+    ['an entry whose kernel is not on the ESP yet', (l) => l.writeEntry(entry('c'), 3), /is not on the ESP/],
     [
       'an entry that is not an Outpost one',
       (l) => l.writeEntry(entry('b', { id: 'windows.conf' }), 3),
