@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', '**/dist/**', '**/gen/**', 'coverage/**', '.nx/**'],
+    ignores: ['**/node_modules/**', '**/dist/**', '**/gen/**', 'coverage/**', '.nx/**', '.cache/**'],
   },
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],

@@ -6,6 +6,7 @@
 // Run with `npm run test:boot` (root: the image build needs it). See docs/boot-test.md.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { eventually } from '@outpost/testing';
@@ -22,6 +23,8 @@ import {
 const MINUTE = 60_000;
 /** Power-on to edge-node READY under TCG on a shared 2-core machine: typically 2-4 min; allow much more. */
 const READY_WITHIN = 20 * MINUTE;
+/** Download (~170 MB gzip) + slot write and read-back + reboot + READY + trial, emulated. */
+const UPDATE_WITHIN = 60 * MINUTE;
 
 const started = Date.now();
 let image: ImageInfo;
@@ -40,6 +43,86 @@ async function shell(command: string, timeoutMs = 5 * MINUTE): Promise<string> {
 
 function json(data: Uint8Array): Record<string, unknown> {
   return JSON.parse(new TextDecoder().decode(data)) as Record<string, unknown>;
+}
+
+/** The installed-from-source operator CLI against the guest's bus, as the node's admin. */
+async function outpostctl(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const creds = await copyOut(env, 'admin.nk');
+  return new Promise((done) =>
+    execFile(
+      process.execPath,
+      [
+        join(REPO, 'apps/outpostctl/dist/main.js'),
+        ...args,
+        ...['--server', `nats://127.0.0.1:${env.natsPort}`, '--creds', creds, '--timeout', '30000'],
+      ],
+      { encoding: 'utf8', timeout: 5 * MINUTE },
+      (err, out, errOut) =>
+        done({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, out, err: errOut }),
+    ),
+  );
+}
+
+/** The update agent's status, asked on the bus (fails while the node reboots: callers retry). */
+async function updateStatus(): Promise<Record<string, unknown>> {
+  const nc = await operatorConnection(env);
+  const reply = await nc.request(`edge.${image.nodeId}.update.cmd.status`, '{}', { timeout: 20_000 });
+  return json(reply.data);
+}
+
+/** Polls the update agent until `done` holds for its status; returns that status. */
+async function waitForUpdate(
+  what: string,
+  done: (s: Record<string, unknown>) => boolean,
+  timeoutMs: number,
+): Promise<Record<string, unknown>> {
+  let last: unknown = 'no answer yet';
+  return eventually(
+    async () => {
+      const s = await updateStatus().catch((err: unknown) => ({ error: String(err) }));
+      last = s;
+      if (!done(s)) throw new Error(`waiting for ${what}; update status: ${JSON.stringify(last)}`);
+      return s;
+    },
+    timeoutMs,
+    5000,
+  );
+}
+
+/** Waits for boot `n` to begin and for edge-node to be READY in it; records the power-on to READY time. */
+async function bootedAndReady(n: number): Promise<void> {
+  const boot = await env.vm.waitForBoot(n, UPDATE_WITHIN);
+  await shell('until systemctl is-active -q outpost-edge-node.service; do sleep 1; done', READY_WITHIN);
+  figures[`boot${n}ReadySeconds`] = seconds(Date.now() - boot.poweredOnAt);
+}
+
+/** The operator asks for an update: the DesiredUpdate (manifest, an open window, health policy) in KV. */
+async function desire(
+  version: string,
+  checkCommand: string[],
+  deadlineSeconds = 600,
+  retry = 0,
+): Promise<void> {
+  const manifest = JSON.parse(await readFile(join(image.dir, `manifest-${version}.json`), 'utf8')) as unknown;
+  const at = (ms: number) => new Date(Date.now() + ms).toISOString().slice(0, 16);
+  const desired = {
+    manifest,
+    windows: [{ timeZone: 'UTC', single: { start: at(-60 * MINUTE), end: at(24 * 60 * MINUTE) } }],
+    healthPolicy: {
+      deadlineSeconds,
+      checks: [{ name: 'app', command: checkCommand, required: true, timeoutSeconds: 120 }],
+    },
+    retry,
+  };
+  const file = join(env.work, `desired-${version}-${retry}.json`);
+  await writeFile(file, JSON.stringify(desired));
+  const set = await outpostctl(['update', 'set', image.nodeId, '--manifest', file]);
+  expect({ code: set.code, err: set.err }).toEqual({ code: 0, err: '' });
+}
+
+/** `bootctl list` in the guest, as {id, fileName, title} of each Outpost entry (counter in the file name). */
+async function bootEntries(): Promise<string> {
+  return shell('bootctl list --no-pager 2>/dev/null; ls /efi/loader/entries');
 }
 
 beforeAll(async () => {
@@ -160,31 +243,90 @@ describe('a real node: UEFI, systemd-boot, systemd as PID 1, the Outpost units (
         2000,
       );
       expect(health).toMatchObject({ nodeId: image.nodeId, state: 'HEALTH_STATE_HEALTHY' });
-      const creds = await copyOut(env, 'admin.nk');
-      const ctl = await new Promise<{ code: number; out: string; err: string }>((done) =>
-        execFile(
-          process.execPath,
-          [
-            join(REPO, 'apps/outpostctl/dist/main.js'),
-            'nodes',
-            '--json',
-            '--server',
-            `nats://127.0.0.1:${env.natsPort}`,
-            '--creds',
-            creds,
-            '--timeout',
-            '30000',
-          ],
-          { encoding: 'utf8', timeout: 5 * MINUTE },
-          (err, out, errOut) =>
-            done({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, out, err: errOut }),
-        ),
-      );
+      const ctl = await outpostctl(['nodes', '--json']);
       expect({ code: ctl.code, err: ctl.err }).toEqual({ code: 0, err: '' });
       expect((JSON.parse(ctl.out) as { nodes: { nodeId: string }[] }).nodes.map((n) => n.nodeId)).toContain(
         image.nodeId,
       );
     },
     10 * MINUTE,
+  );
+
+  it(
+    'good update A -> B: downloaded, written, rebooted into B, trial passed, COMMITTED; B is the default and boots again',
+    async () => {
+      const t0 = Date.now();
+      await desire('2.0.0', ['/bin/true']);
+      // The agent writes slot b and its boot files, reboots (QEMU exits: -no-reboot), the harness powers on.
+      await bootedAndReady(2);
+      const committed = await waitForUpdate(
+        'COMMITTED 2.0.0',
+        (s) => s.state === 'UPDATE_STATE_COMMITTED' && s.version === '2.0.0',
+        UPDATE_WITHIN,
+      );
+      figures.goodUpdateSeconds = seconds(Date.now() - t0);
+      expect(committed).toMatchObject({ activeSlot: 'b', entryId: 'outpost-b.conf' });
+      expect(env.server.served.get('/rootfs-2.0.0.img.gz')).toBeGreaterThan(0);
+      expect(await shell('cat /proc/cmdline')).toMatch(/(^|\s)root=PARTLABEL=rootfs_b(\s|$)/);
+      expect(await shell('cat /etc/outpost-image')).toMatch(/OUTPOST_IMAGE_VERSION=2\.0\.0/);
+      const entries = await bootEntries();
+      expect(entries).toMatch(/title: Outpost 2\.0\.0 \(slot b\) \(default\) \(selected\)/);
+      // Blessed: the counter is gone from the file name.
+      expect(entries).toMatch(/^outpost-b\.conf$/m);
+      // The next boot is B again (the operator reboots the node).
+      await env.vm.shell('systemctl reboot', 30_000).catch(() => undefined);
+      await bootedAndReady(3);
+      expect(await shell('cat /proc/cmdline')).toMatch(/(^|\s)root=PARTLABEL=rootfs_b(\s|$)/);
+      expect(await bootEntries()).toMatch(/title: Outpost 2\.0\.0 \(slot b\) \(default\) \(selected\)/);
+    },
+    2 * UPDATE_WITHIN,
+  );
+
+  it(
+    'an update whose health check fails: rolled back to B, ROLLED_BACK (health), its entry marked bad',
+    async () => {
+      const t0 = Date.now();
+      await desire('2.1.0', ['/bin/false'], 120);
+      await bootedAndReady(4); // the trial boot, into slot a (2.1.0)
+      await bootedAndReady(5); // the rollback reboot, into slot b (2.0.0)
+      const rolledBack = await waitForUpdate(
+        'ROLLED_BACK 2.1.0',
+        (s) => s.state === 'UPDATE_STATE_ROLLED_BACK' && s.version === '2.1.0',
+        UPDATE_WITHIN,
+      );
+      figures.healthRollbackSeconds = seconds(Date.now() - t0);
+      expect(rolledBack).toMatchObject({ reason: 'FAILURE_REASON_HEALTH', activeSlot: 'b' });
+      expect(await shell('cat /proc/cmdline')).toMatch(/(^|\s)root=PARTLABEL=rootfs_b(\s|$)/);
+      const entries = await bootEntries();
+      expect(entries).toMatch(/title: Outpost 2\.0\.0 \(slot b\) \(default\) \(selected\)/);
+      expect(entries).toMatch(/^outpost-a\+0-\d+\.conf$/m);
+    },
+    3 * UPDATE_WITHIN,
+  );
+
+  it(
+    'an update that never reaches user space: systemd-boot falls back on its own, ROLLED_BACK (boot-fallback)',
+    async () => {
+      const t0 = Date.now();
+      await desire('2.0.1', ['/bin/true']);
+      // Boot 6 runs the new slot's kernel and initramfs, finds no init and panics (panic=5 resets);
+      // the one-shot entry is spent, so boot 7 is the default: slot b.
+      const failed = await env.vm.waitForBoot(6, UPDATE_WITHIN);
+      await env.vm.waitForConsole(/No init found|Kernel panic|Rebooting automatically/, READY_WITHIN, 6);
+      expect(failed.lines.some((l) => /root=PARTLABEL=rootfs_a/.test(l.text))).toBe(true);
+      await bootedAndReady(7);
+      const fellBack = await waitForUpdate(
+        'ROLLED_BACK 2.0.1',
+        (s) => s.state === 'UPDATE_STATE_ROLLED_BACK' && s.version === '2.0.1',
+        UPDATE_WITHIN,
+      );
+      figures.bootFallbackSeconds = seconds(Date.now() - t0);
+      expect(fellBack).toMatchObject({ reason: 'FAILURE_REASON_BOOT_FALLBACK', activeSlot: 'b' });
+      expect(await shell('cat /proc/cmdline')).toMatch(/(^|\s)root=PARTLABEL=rootfs_b(\s|$)/);
+      const entries = await bootEntries();
+      expect(entries).toMatch(/\(slot b\) \(default\) \(selected\)/);
+      expect(entries).toMatch(/^outpost-a\+0-\d+\.conf$/m);
+    },
+    3 * UPDATE_WITHIN,
   );
 });

@@ -23,6 +23,7 @@ export const PACKAGES = [
   'linux-image-cloud-amd64',
   'initramfs-tools',
   'zstd',
+  'systemd-boot',
   'systemd-boot-efi',
   'nats-server',
   'e2fsprogs',

@@ -43,6 +43,7 @@ export const BASE_VERSION = '1.0.0';
 export const IMAGE_SERVER = 'http://10.0.2.100';
 export const PAYLOADS = [
   { version: '2.0.0', variant: 'good' },
+  { version: '2.1.0', variant: 'good' },
   { version: '2.0.1', variant: 'no-init' },
 ];
 /** Kernel command line of every slot (root= is swapped per slot). panic=5: a failed boot resets. */
@@ -159,25 +160,33 @@ function commonTree(base, bundleDir, key, out) {
       .split('\n')
       .find((l) => l.startsWith(`${name}:`))
       ?.split(':')[2];
-  const edgeGid = gid('outpost-edge');
-  if (!edgeGid) throw new Error('install.sh made no outpost-edge group');
-  // Mounts: the ESP at /efi, writable by the all-in-one agent's group (boot entries, loader.conf); the
-  // persistent data partition at /var/lib/outpost (agent state, the staged image, the JetStream store).
+  // Mounts: the ESP at /efi, root-owned and readable (the agent reads it; the root-side boot helper,
+  // outpost-boot@.service, writes it: docs/deploy.md); the persistent data partition at /var/lib/outpost (agent state, the staged image, the JetStream store).
   write(
     join(root, 'etc/fstab'),
     [
       '# <file system>      <mount point>     <type> <options>                                        <dump> <pass>',
       'PARTLABEL=data        /var/lib/outpost  ext4   defaults,noatime                                 0 2',
-      `PARTLABEL=esp         /efi              vfat   umask=0077,gid=${edgeGid},fmask=0117,dmask=0007,flush  0 2`,
+      'PARTLABEL=esp         /efi              vfat   umask=0022,flush                                 0 2',
       '',
     ].join('\n'),
   );
   mkdirSync(join(root, 'efi'), { recursive: true });
-  // The slots, for the update agent inside the all-in-one unit (docs/deploy.md "Slots").
-  write(
-    join(root, 'etc/systemd/system/outpost-edge-node.service.d/slots.conf'),
-    '[Service]\nDeviceAllow=/dev/disk/by-partlabel/rootfs_a rw\nDeviceAllow=/dev/disk/by-partlabel/rootfs_b rw\n',
-  );
+  // Software emulation (QEMU TCG, no KVM) runs JavaScript 10-30x slower than the host: the all-in-one
+  // process needs ~90 s of emulated CPU to load and start, right at the unit's 90 s start timeout. The
+  // test image allows more, and keeps V8's compile cache across boots (NODE_COMPILE_CACHE), which a
+  // real node could use too.
+  for (const unit of ['outpost-edge-node.service', 'outpost-nats-provision.service'])
+    write(
+      join(root, `etc/systemd/system/${unit}.d/emulation.conf`),
+      [
+        '[Service]',
+        'TimeoutStartSec=15min',
+        `CacheDirectory=outpost/${unit.replace(/^outpost-|\.service$/g, '')}`,
+        `Environment=NODE_COMPILE_CACHE=%C/outpost/${unit.replace(/^outpost-|\.service$/g, '')}`,
+        '',
+      ].join('\n'),
+    );
   // The host (the operator and the test) reaches the guest's NATS through QEMU's hostfwd, which connects
   // to the guest's own address: listen on every interface of the guest (the VM has only user-mode net).
   // The installed tool renders the configuration again with that one change (the seeds are kept).
@@ -255,7 +264,7 @@ export async function build() {
   const bun = bundle(cache);
   const key = testKey(cache);
   // Signing uses the project's built code (dist/, made by the bundle step above).
-  const { signedManifest } = await import('./manifest.mjs');
+  const { signedManifest, MANIFEST_HAS_BOOT_FILES } = await import('./manifest.mjs');
   const builder = BUILDER_FILES.map((f) => readFileSync(join(repoRoot, 'tools/image', f), 'utf8'));
   const imageKey = sha256(
     'image-v1',
@@ -327,7 +336,8 @@ export async function build() {
         // only `linux`. Slot b's is there from the start until the manifest carries boot files.
         binaries: {
           'outpost/a/vmlinuz': built[BASE_VERSION].uki,
-          'outpost/b/vmlinuz': built[BASE_VERSION].uki,
+          // Without boot files in the manifest, slot b's kernel must be there from the start.
+          ...(MANIFEST_HAS_BOOT_FILES ? {} : { 'outpost/b/vmlinuz': built[BASE_VERSION].uki }),
         },
       });
       const disk = join(out, 'disk.img');
@@ -343,6 +353,9 @@ export async function build() {
         const { img } = built[version];
         const gz = join(out, `rootfs-${version}.img.gz`);
         run('sh', ['-c', 'gzip -1 -n -c "$1" > "$2"', 'gzip', img, gz]);
+        // The slot's boot file (a UKI) is served next to the image, named relative to it.
+        const uki = `uki-${version}.efi`;
+        copyFileSync(built[version].uki, join(out, uki));
         const manifest = signedManifest(
           {
             version,
@@ -350,6 +363,7 @@ export async function build() {
             size: statSync(img).size,
             sha256: fileSha256(img),
           },
+          { url: uki, size: statSync(join(out, uki)).size, sha256: fileSha256(join(out, uki)) },
           key.pem,
         );
         writeFileSync(join(out, `manifest-${version}.json`), `${JSON.stringify(manifest, null, 2)}\n`);
