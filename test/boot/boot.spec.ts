@@ -107,7 +107,9 @@ async function desire(
   const at = (ms: number) => new Date(Date.now() + ms).toISOString().slice(0, 16);
   const desired = {
     manifest,
-    windows: [{ timeZone: 'UTC', single: { start: at(-60 * MINUTE), end: at(24 * 60 * MINUTE) } }],
+    // Open since 30 min, 2 h long: the install may start at once (the image sets jitterPercent 0, and
+    // the run needs expectedUpdateMinutes of window left).
+    windows: [{ timeZone: 'UTC', single: { start: at(-30 * MINUTE), end: at(90 * MINUTE) } }],
     healthPolicy: {
       deadlineSeconds,
       checks: [{ name: 'app', command: checkCommand, required: true, timeoutSeconds: 120 }],
@@ -118,6 +120,22 @@ async function desire(
   await writeFile(file, JSON.stringify(desired));
   const set = await outpostctl(['update', 'set', image.nodeId, '--manifest', file]);
   expect({ code: set.code, err: set.err }).toEqual({ code: 0, err: '' });
+}
+
+/** The slot this boot runs from (the kernel command line's root=PARTLABEL=rootfs_<slot>). */
+async function activeSlot(): Promise<string> {
+  const slot = /root=PARTLABEL=rootfs_([a-z0-9]+)/.exec(await shell('cat /proc/cmdline'))?.[1];
+  if (!slot) throw new Error('this boot names no slot');
+  return slot;
+}
+
+const other = (slot: string) => (slot === 'a' ? 'b' : 'a');
+
+/** A line on the runner's stdout as each scenario passes (Jest prints its results only at the end). */
+function progress(scenario: string): void {
+  process.stdout.write(
+    `boot test: ${scenario} passed at ${seconds(Date.now() - started)} s ${JSON.stringify(figures)}\n`,
+  );
 }
 
 /** `bootctl list` in the guest, as {id, fileName, title} of each Outpost entry (counter in the file name). */
@@ -170,6 +188,7 @@ describe('a real node: UEFI, systemd-boot, systemd as PID 1, the Outpost units (
       expect(await shell('findmnt -no SOURCE,FSTYPE /var/lib/outpost; findmnt -no FSTYPE /efi')).toMatch(
         /ext4\n(.|\n)*vfat/,
       );
+      progress('boot');
     },
     READY_WITHIN,
   );
@@ -198,6 +217,7 @@ describe('a real node: UEFI, systemd-boot, systemd as PID 1, the Outpost units (
         SubState: 'exited',
       });
       expect(byId['outpost-edge-node.service']).toMatchObject({ ActiveState: 'active', SubState: 'running' });
+      progress('units-ready');
       // The per-agent units are disabled in all-in-one mode: exactly one set runs.
       expect(await shell('systemctl is-enabled outpost-update-agent.service || true')).toMatch(/disabled/);
       // The agents' JSON lines are in the journal, from the unit (sd_notify READY came from the same process).
@@ -248,84 +268,115 @@ describe('a real node: UEFI, systemd-boot, systemd as PID 1, the Outpost units (
       expect((JSON.parse(ctl.out) as { nodes: { nodeId: string }[] }).nodes.map((n) => n.nodeId)).toContain(
         image.nodeId,
       );
+      progress('operator');
     },
     10 * MINUTE,
   );
 
-  it(
-    'good update A -> B: downloaded, written, rebooted into B, trial passed, COMMITTED; B is the default and boots again',
-    async () => {
-      const t0 = Date.now();
-      await desire('2.0.0', ['/bin/true']);
-      // The agent writes slot b and its boot files, reboots (QEMU exits: -no-reboot), the harness powers on.
-      await bootedAndReady(2);
-      const committed = await waitForUpdate(
-        'COMMITTED 2.0.0',
-        (s) => s.state === 'UPDATE_STATE_COMMITTED' && s.version === '2.0.0',
-        UPDATE_WITHIN,
-      );
-      figures.goodUpdateSeconds = seconds(Date.now() - t0);
-      expect(committed).toMatchObject({ activeSlot: 'b', entryId: 'outpost-b.conf' });
-      expect(env.server.served.get('/rootfs-2.0.0.img.gz')).toBeGreaterThan(0);
-      expect(await shell('cat /proc/cmdline')).toMatch(/(^|\s)root=PARTLABEL=rootfs_b(\s|$)/);
-      expect(await shell('cat /etc/outpost-image')).toMatch(/OUTPOST_IMAGE_VERSION=2\.0\.0/);
-      const entries = await bootEntries();
-      expect(entries).toMatch(/title: Outpost 2\.0\.0 \(slot b\) \(default\) \(selected\)/);
-      // Blessed: the counter is gone from the file name.
-      expect(entries).toMatch(/^outpost-b\.conf$/m);
-      // The next boot is B again (the operator reboots the node).
-      await env.vm.shell('systemctl reboot', 30_000).catch(() => undefined);
-      await bootedAndReady(3);
-      expect(await shell('cat /proc/cmdline')).toMatch(/(^|\s)root=PARTLABEL=rootfs_b(\s|$)/);
-      expect(await bootEntries()).toMatch(/title: Outpost 2\.0\.0 \(slot b\) \(default\) \(selected\)/);
-    },
-    2 * UPDATE_WITHIN,
-  );
-
-  it(
-    'an update whose health check fails: rolled back to B, ROLLED_BACK (health), its entry marked bad',
-    async () => {
-      const t0 = Date.now();
-      await desire('2.1.0', ['/bin/false'], 120);
-      await bootedAndReady(4); // the trial boot, into slot a (2.1.0)
-      await bootedAndReady(5); // the rollback reboot, into slot b (2.0.0)
-      const rolledBack = await waitForUpdate(
-        'ROLLED_BACK 2.1.0',
-        (s) => s.state === 'UPDATE_STATE_ROLLED_BACK' && s.version === '2.1.0',
-        UPDATE_WITHIN,
-      );
-      figures.healthRollbackSeconds = seconds(Date.now() - t0);
-      expect(rolledBack).toMatchObject({ reason: 'FAILURE_REASON_HEALTH', activeSlot: 'b' });
-      expect(await shell('cat /proc/cmdline')).toMatch(/(^|\s)root=PARTLABEL=rootfs_b(\s|$)/);
-      const entries = await bootEntries();
-      expect(entries).toMatch(/title: Outpost 2\.0\.0 \(slot b\) \(default\) \(selected\)/);
-      expect(entries).toMatch(/^outpost-a\+0-\d+\.conf$/m);
-    },
-    3 * UPDATE_WITHIN,
-  );
+  // The update scenarios work from whichever slot runs (each one's result is the next one's start).
 
   it(
     'an update that never reaches user space: systemd-boot falls back on its own, ROLLED_BACK (boot-fallback)',
     async () => {
       const t0 = Date.now();
+      const from = await activeSlot();
+      const target = other(from);
+      const n = env.vm.boots.length;
       await desire('2.0.1', ['/bin/true']);
-      // Boot 6 runs the new slot's kernel and initramfs, finds no init and panics (panic=5 resets);
-      // the one-shot entry is spent, so boot 7 is the default: slot b.
-      const failed = await env.vm.waitForBoot(6, UPDATE_WITHIN);
-      await env.vm.waitForConsole(/No init found|Kernel panic|Rebooting automatically/, READY_WITHIN, 6);
-      expect(failed.lines.some((l) => /root=PARTLABEL=rootfs_a/.test(l.text))).toBe(true);
-      await bootedAndReady(7);
+      // Boot n+1 runs the new slot's kernel and initramfs, finds no init and resets (panic=5); the one-shot
+      // entry is spent, so boot n+2 is the default: the slot that ran before, with no agent's help.
+      const failed = await env.vm.waitForBoot(n + 1, UPDATE_WITHIN);
+      await env.vm.waitForConsole(/No init found|Kernel panic|Rebooting automatically/, READY_WITHIN, n + 1);
+      expect(failed.lines.some((l) => l.text.includes(`root=PARTLABEL=rootfs_${target}`))).toBe(true);
+      await bootedAndReady(n + 2);
       const fellBack = await waitForUpdate(
         'ROLLED_BACK 2.0.1',
         (s) => s.state === 'UPDATE_STATE_ROLLED_BACK' && s.version === '2.0.1',
         UPDATE_WITHIN,
       );
       figures.bootFallbackSeconds = seconds(Date.now() - t0);
-      expect(fellBack).toMatchObject({ reason: 'FAILURE_REASON_BOOT_FALLBACK', activeSlot: 'b' });
-      expect(await shell('cat /proc/cmdline')).toMatch(/(^|\s)root=PARTLABEL=rootfs_b(\s|$)/);
+      expect(fellBack).toMatchObject({ reason: 'FAILURE_REASON_BOOT_FALLBACK', activeSlot: from });
+      expect(await shell('cat /proc/cmdline')).toMatch(
+        new RegExp(`(^|\\s)root=PARTLABEL=rootfs_${from}(\\s|$)`),
+      );
       const entries = await bootEntries();
-      expect(entries).toMatch(/\(slot b\) \(default\) \(selected\)/);
-      expect(entries).toMatch(/^outpost-a\+0-\d+\.conf$/m);
+      expect(entries).toMatch(new RegExp(`\\(slot ${from}\\) \\(default\\) \\(selected\\)`));
+      expect(entries).toMatch(new RegExp(`^outpost-${target}\\+0-\\d+\\.conf$`, 'm'));
+      progress('boot-fallback');
+    },
+    3 * UPDATE_WITHIN,
+  );
+
+  it(
+    'good update: downloaded, written, rebooted into the other slot, trial passed, COMMITTED; that slot is the default and boots again',
+    async () => {
+      const t0 = Date.now();
+      const from = await activeSlot();
+      const target = other(from);
+      const n = env.vm.boots.length;
+      await desire('2.0.0', ['/bin/true']);
+      // The agent writes the slot and its boot file, reboots (QEMU exits: -no-reboot), the harness powers on.
+      await bootedAndReady(n + 1);
+      const committed = await waitForUpdate(
+        'COMMITTED 2.0.0',
+        (s) => s.state === 'UPDATE_STATE_COMMITTED' && s.version === '2.0.0',
+        UPDATE_WITHIN,
+      );
+      figures.goodUpdateSeconds = seconds(Date.now() - t0);
+      expect(committed).toMatchObject({ activeSlot: target, entryId: `outpost-${target}.conf` });
+      expect(env.server.served.get('/rootfs-2.0.0.img.gz')).toBeGreaterThan(0);
+      expect(env.server.served.get('/uki-2.0.0.efi')).toBeGreaterThan(0);
+      expect(await shell('cat /proc/cmdline')).toMatch(
+        new RegExp(`(^|\\s)root=PARTLABEL=rootfs_${target}(\\s|$)`),
+      );
+      expect(await shell('cat /etc/outpost-image')).toMatch(/OUTPOST_IMAGE_VERSION=2\.0\.0/);
+      let entries = await bootEntries();
+      // This boot was the one-shot trial (the loader's default was still the old slot); blessed now (no
+      // counter in the file name) and the default of loader.conf for the next boot.
+      expect(entries).toMatch(new RegExp(`title: Outpost 2\\.0\\.0 \\(slot ${target}\\).*\\(selected\\)`));
+      expect(entries).toMatch(new RegExp(`^outpost-${target}\\.conf$`, 'm'));
+      expect(await shell('cat /efi/loader/loader.conf')).toMatch(
+        new RegExp(`^default outpost-${target}`, 'm'),
+      );
+      // The next boot is the new slot again (the operator reboots the node).
+      await env.vm.shell('systemctl reboot', 30_000).catch(() => undefined);
+      await bootedAndReady(n + 2);
+      expect(await shell('cat /proc/cmdline')).toMatch(
+        new RegExp(`(^|\\s)root=PARTLABEL=rootfs_${target}(\\s|$)`),
+      );
+      entries = await bootEntries();
+      expect(entries).toMatch(
+        new RegExp(`title: Outpost 2\\.0\\.0 \\(slot ${target}\\) \\(default\\) \\(selected\\)`),
+      );
+      progress('good-update');
+    },
+    2 * UPDATE_WITHIN,
+  );
+
+  it(
+    'an update whose health check fails: rolled back, ROLLED_BACK (health), its entry marked bad',
+    async () => {
+      const t0 = Date.now();
+      const from = await activeSlot();
+      const target = other(from);
+      const n = env.vm.boots.length;
+      await desire('2.1.0', ['/bin/false'], 120);
+      await bootedAndReady(n + 1); // the trial boot, into the new slot (2.1.0)
+      await bootedAndReady(n + 2); // the rollback reboot, into the slot that ran before
+      const rolledBack = await waitForUpdate(
+        'ROLLED_BACK 2.1.0',
+        (s) => s.state === 'UPDATE_STATE_ROLLED_BACK' && s.version === '2.1.0',
+        UPDATE_WITHIN,
+      );
+      figures.healthRollbackSeconds = seconds(Date.now() - t0);
+      expect(rolledBack).toMatchObject({ reason: 'FAILURE_REASON_HEALTH', activeSlot: from });
+      expect(await shell('cat /proc/cmdline')).toMatch(
+        new RegExp(`(^|\\s)root=PARTLABEL=rootfs_${from}(\\s|$)`),
+      );
+      const entries = await bootEntries();
+      expect(entries).toMatch(new RegExp(`\\(slot ${from}\\) \\(default\\) \\(selected\\)`));
+      expect(entries).toMatch(new RegExp(`^outpost-${target}\\+0-\\d+\\.conf$`, 'm'));
+      progress('health-rollback');
     },
     3 * UPDATE_WITHIN,
   );

@@ -206,6 +206,9 @@ function commonTree(base, bundleDir, key, out) {
   run('chown', ['-R', '0:0', join(natsDir, 'creds')]);
   if (!/^host: "0\.0\.0\.0"$/m.test(readFileSync(join(natsDir, 'nats-server.conf'), 'utf8')))
     throw new Error('nats-server.conf: the guest NATS does not listen on 0.0.0.0');
+  // The test node starts an update at the opening of a window: no jitter (spreading a fleet's starts
+  // over a window's first quarter is for fleets; one node would only wait).
+  write(join(root, 'etc/outpost/orchestrator.json'), '{ "jitterPercent": 0 }\n');
   // Update signing key of the tests.
   write(join(root, 'etc/outpost/update-keys.d/test.pub'), `${key.publicBase64}\n`);
   return root;

@@ -89,10 +89,13 @@ export function stagedBootFile(name: string): string {
   return `boot-${name}.staged`;
 }
 
+/** A staged or half-downloaded boot file (filesOf); not the boot helper's request directory beside them. */
+const BOOT_FILE = /^boot-[a-z0-9][a-z0-9._-]*\.(?:staged|part)$/;
+
 /** Removes everything staged or half-downloaded: the image and every boot file. */
 export async function discardStaged(dir: string): Promise<void> {
   const names = await readdir(dir).catch(() => [] as string[]);
-  const ours = [STAGED_IMAGE, IMAGE_PART, GZ_PART, ...names.filter((n) => n.startsWith('boot-'))];
+  const ours = [STAGED_IMAGE, IMAGE_PART, GZ_PART, ...names.filter((n) => BOOT_FILE.test(n))];
   await Promise.all(ours.map((n) => rm(join(dir, n), { force: true })));
 }
 
