@@ -20,6 +20,8 @@ export default {
   testMatch: ['<rootDir>/{apps,libs,tools,test}/**/*.spec.ts'],
   // The boot test (test/boot: QEMU under software emulation, ~10+ min, root) runs on its own with
   // `npm run test:boot`, which sets OUTPOST_BOOT_TEST=1.
+  // The image builder's cache holds a bundle (package.json files of every app): not modules of this tree.
+  modulePathIgnorePatterns: ['<rootDir>/.cache/'],
   testPathIgnorePatterns: [
     '/node_modules/',
     '/dist/',

@@ -41,6 +41,12 @@ function sh(file: string, args: string[], timeoutMs: number): Promise<string> {
 
 /** Builds the image (or finds it cached): the builder prints image.json's content plus its dir. */
 export async function buildImage(): Promise<ImageInfo> {
+  // A given image directory (e.g. one built by `npm run image` before) instead of building.
+  const given = process.env.OUTPOST_BOOT_IMAGE_DIR;
+  if (given) {
+    const info = JSON.parse(await readFile(join(given, 'image.json'), 'utf8')) as ImageInfo;
+    return { ...info, dir: resolve(given), seconds: 0 };
+  }
   const out = await sh(process.execPath, [join(REPO, 'tools/image/build.mjs'), '--json'], 40 * 60_000);
   return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as ImageInfo;
 }

@@ -65,13 +65,17 @@ function sourceKey() {
     'tsconfig.build.json',
   ];
   const git = (...args) => run('git', args, { capture: true, cwd: repoRoot });
+  // Content, not history: the index's blob ids, plus the working-tree content of files changed against
+  // the index and of untracked ones (a commit of the same content keeps the key).
   const tracked = git('ls-files', '-s', '--', ...paths);
-  const changed = git('diff', 'HEAD', '--', ...paths);
-  const untracked = git('ls-files', '--others', '--exclude-standard', '--', ...paths)
-    .split('\n')
-    .filter(Boolean)
-    .map((f) => `${f} ${fileSha256(join(repoRoot, f))}`);
-  return sha256('bundle-v1', tracked, changed, untracked);
+  const list = (...args) =>
+    git(...args, '--', ...paths)
+      .split('\n')
+      .filter(Boolean);
+  const changed = [...list('diff', '--name-only'), ...list('ls-files', '--others', '--exclude-standard')]
+    .sort()
+    .map((f) => `${f} ${existsSync(join(repoRoot, f)) ? fileSha256(join(repoRoot, f)) : 'deleted'}`);
+  return sha256('bundle-v2', tracked, changed);
 }
 
 function bundle(cache) {
@@ -223,8 +227,10 @@ function versionTree(common, out, version, variant) {
     `OUTPOST_IMAGE_VERSION=${version}\nOUTPOST_IMAGE_VARIANT=${variant}\n`,
   );
   if (variant === 'no-init') {
-    // Never reaches user space: no init for the initramfs to hand over to, so it panics (panic=5 resets).
-    for (const f of ['sbin/init', 'lib/systemd/systemd', 'usr/lib/systemd/systemd'])
+    // Never reaches user space: nothing the initramfs could hand over to (run-init tries /sbin/init,
+    // /etc/init, /bin/init and then /bin/sh, which the boot test saw become PID 1 and wait forever), so
+    // it gives up with "No init found" and, with panic=5 on the command line, resets the machine.
+    for (const f of ['sbin/init', 'lib/systemd/systemd', 'usr/lib/systemd/systemd', 'usr/bin/sh', 'bin/sh'])
       rmSync(join(root, f), { force: true });
   }
   return root;
