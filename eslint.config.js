@@ -60,6 +60,7 @@ export default tseslint.config(
               sourceTag: 'scope:observability',
               onlyDependOnLibsWithTags: ['scope:observability', 'scope:shared'],
             },
+            { sourceTag: 'scope:fleet', onlyDependOnLibsWithTags: ['scope:fleet', 'scope:shared'] },
             { sourceTag: 'scope:suite', onlyDependOnLibsWithTags: ['*'] },
             { sourceTag: 'scope:ctl', onlyDependOnLibsWithTags: ['scope:orchestrator', 'scope:shared'] },
           ],

@@ -24,6 +24,7 @@ import { ObservabilityAgent } from '@outpost/agent-observability';
 import { OrchestratorAgent } from '@outpost/agent-orchestrator';
 import { TelemetryAgent } from '@outpost/agent-telemetry';
 import { UpdateAgent } from '@outpost/agent-update';
+import { FleetAgent } from '@outpost/agent-fleet';
 import { CATALOG, kvKeys, UpdateManifestSchema, type AgentApi, type AgentId } from '@outpost/contracts';
 import { SimulatedDevice } from '@outpost/device';
 import {
@@ -53,6 +54,7 @@ const DEFINITIONS: Partial<Record<AgentId, AgentDefinition>> = {
   orchestrator: OrchestratorAgent,
   telemetry: TelemetryAgent,
   observability: ObservabilityAgent,
+  fleet: FleetAgent,
 };
 
 type Json = Record<string, unknown>;

@@ -10,6 +10,7 @@ export const AGENT_IDS = [
   'observability',
   'update',
   'orchestrator',
+  'fleet',
 ] as const;
 
 export type AgentId = (typeof AGENT_IDS)[number];

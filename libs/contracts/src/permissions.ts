@@ -115,6 +115,7 @@ export const AGENT_PERMISSIONS: Readonly<Record<AgentId, AgentGrants>> = {
     // Offline buffers while an exporter is away (storage.ts obsBufferNames).
     streams: OBS_BUFFER_SINKS.map((sink) => obsBufferNames('{node}', sink)),
   },
+  fleet: { calls: [], listens: [], kv: [] },
   // @outpost-generator:permissions
 };
 

@@ -8,6 +8,7 @@ import { UpdateApi } from './apis/update.api.js';
 import { OrchestratorApi } from './apis/orchestrator.api.js';
 import { TelemetryApi } from './apis/telemetry.api.js';
 import { ObservabilityApi } from './apis/observability.api.js';
+import { FleetApi } from './apis/fleet.api.js';
 
 /** Every agent API of the suite, by agent id. Each agent's entries live in apis/<agent>.api.ts. */
 export const CATALOG: Partial<Record<AgentId, AgentApi>> = {
@@ -18,6 +19,7 @@ export const CATALOG: Partial<Record<AgentId, AgentApi>> = {
   orchestrator: OrchestratorApi,
   telemetry: TelemetryApi,
   observability: ObservabilityApi,
+  fleet: FleetApi,
 };
 
 const byPattern = new Map<string, CommandDef | EventDef>();
