@@ -26,6 +26,18 @@ export const FLEET_EVENT_STREAM = 'FLEET_EVENTS';
 /** The JetStream API prefix of a node's domain as seen from the hub ($JS.<nodeId>.API). */
 export const nodeDomainApi = (nodeId: string) => `$JS.${assertToken('node id', nodeId)}.API`;
 
+/**
+ * Hub buckets (domain HUB_DOMAIN) of the fleet service: its rollouts and label overrides
+ * (fleet_state: rollout.<id>, labels.<nodeId>), and the rollout leases every node's orchestrator takes
+ * through its leaf link when its leaseDomain setting names the hub (fleet_leases: rollout.<group>.lease-<n>).
+ */
+export const KV_FLEET_STATE = 'fleet_state';
+export const KV_FLEET_LEASES = 'fleet_leases';
+export const fleetKeys = {
+  rollout: (id: string) => `rollout.${assertToken('rollout id', id)}`,
+  labels: (nodeId: string) => `labels.${assertToken('node id', nodeId)}`,
+} as const;
+
 export const KV_DESIRED = 'edge_desired';
 export const KV_STATUS = 'edge_status';
 

@@ -2,23 +2,31 @@
 // @generated from file outpost/fleet/v1/fleet.proto (package outpost.fleet.v1, syntax proto3)
 /* eslint-disable */
 
-// The fleet agent. hub-side fleet control plane: inventory, staged rollouts, rollout leases
-// Subjects: edge.<nodeId>.fleet.cmd.{status,echo}, edge.<nodeId>.fleet.status (AgentStatus).
+// The fleet service: the hub-side control plane of a fleet of leaf nodes (docs/agents/fleet.md).
+// It runs on the hub with node id "hub", so its subjects are edge.hub.fleet.cmd.<verb>,
+// edge.hub.fleet.evt.rollout and edge.hub.fleet.status.
+// Inventory: from the events every node's EDGE_EVENTS sources into the hub's FLEET_EVENTS.
+// Rollouts: persisted in the hub KV bucket fleet_state; each chosen node's desired update is written to
+// KV edge_desired <nodeId>.update in that node's own JetStream domain.
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { HealthState } from "../../common/v1/status_pb.js";
+import { file_outpost_common_v1_status } from "../../common/v1/status_pb.js";
+import type { DesiredUpdate, OrchestrationState } from "../../orchestrator/v1/orchestrator_pb.js";
+import { file_outpost_orchestrator_v1_orchestrator } from "../../orchestrator/v1/orchestrator_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file outpost/fleet/v1/fleet.proto.
  */
 export const file_outpost_fleet_v1_fleet: GenFile = /*@__PURE__*/
-  fileDesc("ChxvdXRwb3N0L2ZsZWV0L3YxL2ZsZWV0LnByb3RvEhBvdXRwb3N0LmZsZWV0LnYxIhQKEkZsZWV0U3RhdHVzUmVxdWVzdCJiCgtGbGVldFN0YXR1cxIOCgZlY2hvZXMYASABKAQSEQoJbGFzdF90ZXh0GAIgASgJEjAKDGxhc3RfZWNob19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiIAoQRmxlZXRFY2hvUmVxdWVzdBIMCgR0ZXh0GAEgASgJIlgKDkZsZWV0RWNob1JlcGx5EgwKBHRleHQYASABKAkSEAoIc2VxdWVuY2UYAiABKAQSJgoCYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChxvdXRwb3N0L2ZsZWV0L3YxL2ZsZWV0LnByb3RvEhBvdXRwb3N0LmZsZWV0LnYxIhQKEkZsZWV0U3RhdHVzUmVxdWVzdCJzCgtGbGVldFN0YXR1cxINCgVub2RlcxgBIAEoDRIOCgZvbmxpbmUYAiABKA0SGAoQcm9sbG91dHNfcnVubmluZxgDIAEoDRIXCg9yb2xsb3V0c19wYXVzZWQYBCABKA0SEgoKZXZlbnRzX3NlcRgFIAEoBCKNBQoJRmxlZXROb2RlEg8KB25vZGVfaWQYASABKAkSNwoGbGFiZWxzGAIgAygLMicub3V0cG9zdC5mbGVldC52MS5GbGVldE5vZGUuTGFiZWxzRW50cnkSQAoLbm9kZV9sYWJlbHMYAyADKAsyKy5vdXRwb3N0LmZsZWV0LnYxLkZsZWV0Tm9kZS5Ob2RlTGFiZWxzRW50cnkSSAoPbGFiZWxfb3ZlcnJpZGVzGAQgAygLMi8ub3V0cG9zdC5mbGVldC52MS5GbGVldE5vZGUuTGFiZWxPdmVycmlkZXNFbnRyeRIuCgZoZWFsdGgYBSABKA4yHi5vdXRwb3N0LmNvbW1vbi52MS5IZWFsdGhTdGF0ZRIXCg9ydW5uaW5nX3ZlcnNpb24YBiABKAkSFwoPZGVzaXJlZF92ZXJzaW9uGAcgASgJEkEKDHVwZGF0ZV9zdGF0ZRgIIAEoDjIrLm91dHBvc3Qub3JjaGVzdHJhdG9yLnYxLk9yY2hlc3RyYXRpb25TdGF0ZRIWCg51cGRhdGVfdmVyc2lvbhgJIAEoCRIVCg11cGRhdGVfZGV0YWlsGAogASgJEi0KCWxhc3Rfc2VlbhgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGb25saW5lGAwgASgIGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaMQoPTm9kZUxhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaNQoTTGFiZWxPdmVycmlkZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkgKEUZsZWV0Tm9kZXNSZXF1ZXN0EhAKCHNlbGVjdG9yGAEgASgJEg0KBWxpbWl0GAIgASgNEhIKCnBhZ2VfdG9rZW4YAyABKAkiZQoPRmxlZXROb2Rlc1JlcGx5EioKBW5vZGVzGAEgAygLMhsub3V0cG9zdC5mbGVldC52MS5GbGVldE5vZGUSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEg0KBXRvdGFsGAMgASgNIiMKEEZsZWV0Tm9kZVJlcXVlc3QSDwoHbm9kZV9pZBgBIAEoCSKdAQoSRmxlZXRMYWJlbHNSZXF1ZXN0Eg8KB25vZGVfaWQYASABKAkSOgoDc2V0GAIgAygLMi0ub3V0cG9zdC5mbGVldC52MS5GbGVldExhYmVsc1JlcXVlc3QuU2V0RW50cnkSDgoGcmVtb3ZlGAMgAygJGioKCFNldEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiLgoMUm9sbG91dEJhdGNoEg0KBWNvdW50GAEgASgNEg8KB3BlcmNlbnQYAiABKA0ixQEKD1JvbGxvdXRTdHJhdGVneRIUCgxjYW5hcnlfY291bnQYASABKA0SLwoHYmF0Y2hlcxgCIAMoCzIeLm91dHBvc3QuZmxlZXQudjEuUm9sbG91dEJhdGNoEiEKGXN1Y2Nlc3NfdGhyZXNob2xkX3BlcmNlbnQYAyABKA0SEAoIZ3JvdXBfYnkYBCABKAkSFwoPbWF4X3VuYXZhaWxhYmxlGAUgASgNEh0KFW5vZGVfZGVhZGxpbmVfc2Vjb25kcxgGIAEoDSKhAQoUUm9sbG91dENyZWF0ZVJlcXVlc3QSCgoCaWQYASABKAkSNgoGdXBkYXRlGAIgASgLMiYub3V0cG9zdC5vcmNoZXN0cmF0b3IudjEuRGVzaXJlZFVwZGF0ZRIQCghzZWxlY3RvchgDIAEoCRIzCghzdHJhdGVneRgEIAEoCzIhLm91dHBvc3QuZmxlZXQudjEuUm9sbG91dFN0cmF0ZWd5IusBCg1Sb2xsb3V0VGFyZ2V0Eg8KB25vZGVfaWQYASABKAkSDQoFYmF0Y2gYAiABKA0SLAoFcGhhc2UYAyABKA4yHS5vdXRwb3N0LmZsZWV0LnYxLlRhcmdldFBoYXNlEg0KBWdyb3VwGAQgASgJEi8KC2Fzc2lnbmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCgdkb25lX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd3cml0dGVuGAcgASgIEg4KBmRldGFpbBgIIAEoCSLiAgoHUm9sbG91dBIKCgJpZBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEhAKCHNlbGVjdG9yGAMgASgJEjMKCHN0cmF0ZWd5GAQgASgLMiEub3V0cG9zdC5mbGVldC52MS5Sb2xsb3V0U3RyYXRlZ3kSLQoFc3RhdGUYBSABKA4yHi5vdXRwb3N0LmZsZWV0LnYxLlJvbGxvdXRTdGF0ZRINCgViYXRjaBgGIAEoDRITCgtiYXRjaF9jb3VudBgHIAEoDRIOCgZyZWFzb24YCCABKAkSMAoHdGFyZ2V0cxgJIAMoCzIfLm91dHBvc3QuZmxlZXQudjEuUm9sbG91dFRhcmdldBIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIcCg5Sb2xsb3V0UmVxdWVzdBIKCgJpZBgBIAEoCSIUChJSb2xsb3V0TGlzdFJlcXVlc3QiPwoQUm9sbG91dExpc3RSZXBseRIrCghyb2xsb3V0cxgBIAMoCzIZLm91dHBvc3QuZmxlZXQudjEuUm9sbG91dCI7Cg1Sb2xsb3V0Q2hhbmdlEioKB3JvbGxvdXQYASABKAsyGS5vdXRwb3N0LmZsZWV0LnYxLlJvbGxvdXQqmgEKDFJvbGxvdXRTdGF0ZRIdChlST0xMT1VUX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVUk9MTE9VVF9TVEFURV9SVU5OSU5HEAESGAoUUk9MTE9VVF9TVEFURV9QQVVTRUQQAhIbChdST0xMT1VUX1NUQVRFX0NPTVBMRVRFRBADEhkKFVJPTExPVVRfU1RBVEVfQUJPUlRFRBAEKrEBCgtUYXJnZXRQaGFzZRIcChhUQVJHRVRfUEhBU0VfVU5TUEVDSUZJRUQQABIYChRUQVJHRVRfUEhBU0VfV0FJVElORxABEhkKFVRBUkdFVF9QSEFTRV9BU1NJR05FRBACEhoKFlRBUkdFVF9QSEFTRV9TVUNDRUVERUQQAxIXChNUQVJHRVRfUEhBU0VfRkFJTEVEEAQSGgoWVEFSR0VUX1BIQVNFX1RJTUVEX09VVBAFYgZwcm90bzM", [file_google_protobuf_timestamp, file_outpost_common_v1_status, file_outpost_orchestrator_v1_orchestrator]);
 
 /**
- * FleetStatusRequest takes no fields: `nats req edge.<nodeId>.fleet.cmd.status '{}'`.
+ * FleetStatusRequest takes no fields: `nats req edge.hub.fleet.cmd.status '{}'`.
  *
  * @generated from message outpost.fleet.v1.FleetStatusRequest
  */
@@ -33,29 +41,41 @@ export const FleetStatusRequestSchema: GenMessage<FleetStatusRequest> = /*@__PUR
   messageDesc(file_outpost_fleet_v1_fleet, 0);
 
 /**
- * FleetStatus: the answer of cmd.status, what the agent has done so far.
+ * FleetStatus: what the fleet service knows now.
  *
  * @generated from message outpost.fleet.v1.FleetStatus
  */
 export type FleetStatus = Message<"outpost.fleet.v1.FleetStatus"> & {
   /**
-   * Echoes answered since the state directory was created (persisted across restarts).
+   * Nodes in the inventory, and how many of them were seen within the staleness limit.
    *
-   * @generated from field: uint64 echoes = 1;
+   * @generated from field: uint32 nodes = 1;
    */
-  echoes: bigint;
+  nodes: number;
 
   /**
-   * The text of the last echo (empty before the first).
-   *
-   * @generated from field: string last_text = 2;
+   * @generated from field: uint32 online = 2;
    */
-  lastText: string;
+  online: number;
 
   /**
-   * @generated from field: google.protobuf.Timestamp last_echo_at = 3;
+   * Rollouts by state.
+   *
+   * @generated from field: uint32 rollouts_running = 3;
    */
-  lastEchoAt?: Timestamp | undefined;
+  rolloutsRunning: number;
+
+  /**
+   * @generated from field: uint32 rollouts_paused = 4;
+   */
+  rolloutsPaused: number;
+
+  /**
+   * The last event taken from FLEET_EVENTS (stream sequence).
+   *
+   * @generated from field: uint64 events_seq = 5;
+   */
+  eventsSeq: bigint;
 };
 
 /**
@@ -66,54 +86,639 @@ export const FleetStatusSchema: GenMessage<FleetStatus> = /*@__PURE__*/
   messageDesc(file_outpost_fleet_v1_fleet, 1);
 
 /**
- * FleetEchoRequest: `nats req edge.<nodeId>.fleet.cmd.echo '{"text":"hello"}'`.
+ * FleetNode is one node of the inventory.
  *
- * @generated from message outpost.fleet.v1.FleetEchoRequest
+ * @generated from message outpost.fleet.v1.FleetNode
  */
-export type FleetEchoRequest = Message<"outpost.fleet.v1.FleetEchoRequest"> & {
+export type FleetNode = Message<"outpost.fleet.v1.FleetNode"> & {
   /**
-   * Required; at most maxTextLength characters (setting, default 256).
-   *
-   * @generated from field: string text = 1;
+   * @generated from field: string node_id = 1;
    */
-  text: string;
+  nodeId: string;
+
+  /**
+   * The effective labels: the node's own (its node agent's `labels` setting, carried by the
+   * heartbeat) with the hub's overrides on top.
+   *
+   * @generated from field: map<string, string> labels = 2;
+   */
+  labels: { [key: string]: string };
+
+  /**
+   * The labels as the node sent them.
+   *
+   * @generated from field: map<string, string> node_labels = 3;
+   */
+  nodeLabels: { [key: string]: string };
+
+  /**
+   * The hub's overrides (an empty value removes the node's label).
+   *
+   * @generated from field: map<string, string> label_overrides = 4;
+   */
+  labelOverrides: { [key: string]: string };
+
+  /**
+   * @generated from field: outpost.common.v1.HealthState health = 5;
+   */
+  health: HealthState;
+
+  /**
+   * The version the node last committed (orchestrator evt.state COMMITTED).
+   *
+   * @generated from field: string running_version = 6;
+   */
+  runningVersion: string;
+
+  /**
+   * The version the fleet service last wrote to the node's desired update (empty: none).
+   *
+   * @generated from field: string desired_version = 7;
+   */
+  desiredVersion: string;
+
+  /**
+   * The orchestrator's last reported state, its version and detail.
+   *
+   * @generated from field: outpost.orchestrator.v1.OrchestrationState update_state = 8;
+   */
+  updateState: OrchestrationState;
+
+  /**
+   * @generated from field: string update_version = 9;
+   */
+  updateVersion: string;
+
+  /**
+   * @generated from field: string update_detail = 10;
+   */
+  updateDetail: string;
+
+  /**
+   * When the hub last received anything from the node (event time on the hub).
+   *
+   * @generated from field: google.protobuf.Timestamp last_seen = 11;
+   */
+  lastSeen?: Timestamp | undefined;
+
+  /**
+   * Seen within the staleness limit (setting nodeStaleMs).
+   *
+   * @generated from field: bool online = 12;
+   */
+  online: boolean;
 };
 
 /**
- * Describes the message outpost.fleet.v1.FleetEchoRequest.
- * Use `create(FleetEchoRequestSchema)` to create a new message.
+ * Describes the message outpost.fleet.v1.FleetNode.
+ * Use `create(FleetNodeSchema)` to create a new message.
  */
-export const FleetEchoRequestSchema: GenMessage<FleetEchoRequest> = /*@__PURE__*/
+export const FleetNodeSchema: GenMessage<FleetNode> = /*@__PURE__*/
   messageDesc(file_outpost_fleet_v1_fleet, 2);
 
 /**
- * FleetEchoReply: the text back, numbered.
+ * FleetNodesRequest: the inventory, filtered by a label selector and paginated.
+ * `nats req edge.hub.fleet.cmd.nodes '{"selector":"site=berlin,tier!=canary","limit":50}'`.
  *
- * @generated from message outpost.fleet.v1.FleetEchoReply
+ * @generated from message outpost.fleet.v1.FleetNodesRequest
  */
-export type FleetEchoReply = Message<"outpost.fleet.v1.FleetEchoReply"> & {
+export type FleetNodesRequest = Message<"outpost.fleet.v1.FleetNodesRequest"> & {
   /**
-   * @generated from field: string text = 1;
-   */
-  text: string;
-
-  /**
-   * 1 for the first echo ever answered on this node, then one more per echo.
+   * Kubernetes-style selector: `k=v`, `k==v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, `k`, `!k`,
+   * comma-separated (all must hold). Empty: every node.
    *
-   * @generated from field: uint64 sequence = 2;
+   * @generated from field: string selector = 1;
    */
-  sequence: bigint;
+  selector: string;
 
   /**
-   * @generated from field: google.protobuf.Timestamp at = 3;
+   * Page size (default 100, at most 1000).
+   *
+   * @generated from field: uint32 limit = 2;
    */
-  at?: Timestamp | undefined;
+  limit: number;
+
+  /**
+   * The next_page_token of the previous page (the last node id of it); empty: first page.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
 };
 
 /**
- * Describes the message outpost.fleet.v1.FleetEchoReply.
- * Use `create(FleetEchoReplySchema)` to create a new message.
+ * Describes the message outpost.fleet.v1.FleetNodesRequest.
+ * Use `create(FleetNodesRequestSchema)` to create a new message.
  */
-export const FleetEchoReplySchema: GenMessage<FleetEchoReply> = /*@__PURE__*/
+export const FleetNodesRequestSchema: GenMessage<FleetNodesRequest> = /*@__PURE__*/
   messageDesc(file_outpost_fleet_v1_fleet, 3);
+
+/**
+ * FleetNodesReply: one page, ordered by node id.
+ *
+ * @generated from message outpost.fleet.v1.FleetNodesReply
+ */
+export type FleetNodesReply = Message<"outpost.fleet.v1.FleetNodesReply"> & {
+  /**
+   * @generated from field: repeated outpost.fleet.v1.FleetNode nodes = 1;
+   */
+  nodes: FleetNode[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+
+  /**
+   * Nodes matching the selector in all.
+   *
+   * @generated from field: uint32 total = 3;
+   */
+  total: number;
+};
+
+/**
+ * Describes the message outpost.fleet.v1.FleetNodesReply.
+ * Use `create(FleetNodesReplySchema)` to create a new message.
+ */
+export const FleetNodesReplySchema: GenMessage<FleetNodesReply> = /*@__PURE__*/
+  messageDesc(file_outpost_fleet_v1_fleet, 4);
+
+/**
+ * FleetNodeRequest names one node.
+ *
+ * @generated from message outpost.fleet.v1.FleetNodeRequest
+ */
+export type FleetNodeRequest = Message<"outpost.fleet.v1.FleetNodeRequest"> & {
+  /**
+   * @generated from field: string node_id = 1;
+   */
+  nodeId: string;
+};
+
+/**
+ * Describes the message outpost.fleet.v1.FleetNodeRequest.
+ * Use `create(FleetNodeRequestSchema)` to create a new message.
+ */
+export const FleetNodeRequestSchema: GenMessage<FleetNodeRequest> = /*@__PURE__*/
+  messageDesc(file_outpost_fleet_v1_fleet, 5);
+
+/**
+ * FleetLabelsRequest sets the hub's label overrides of a node (persisted in fleet_state).
+ *
+ * @generated from message outpost.fleet.v1.FleetLabelsRequest
+ */
+export type FleetLabelsRequest = Message<"outpost.fleet.v1.FleetLabelsRequest"> & {
+  /**
+   * @generated from field: string node_id = 1;
+   */
+  nodeId: string;
+
+  /**
+   * Overrides to set; an empty value hides the node's own label of that key.
+   *
+   * @generated from field: map<string, string> set = 2;
+   */
+  set: { [key: string]: string };
+
+  /**
+   * Override keys to drop (the node's own label shows again).
+   *
+   * @generated from field: repeated string remove = 3;
+   */
+  remove: string[];
+};
+
+/**
+ * Describes the message outpost.fleet.v1.FleetLabelsRequest.
+ * Use `create(FleetLabelsRequestSchema)` to create a new message.
+ */
+export const FleetLabelsRequestSchema: GenMessage<FleetLabelsRequest> = /*@__PURE__*/
+  messageDesc(file_outpost_fleet_v1_fleet, 6);
+
+/**
+ * RolloutBatch: exactly one of count or percent (of the rollout's nodes, rounded up).
+ *
+ * @generated from message outpost.fleet.v1.RolloutBatch
+ */
+export type RolloutBatch = Message<"outpost.fleet.v1.RolloutBatch"> & {
+  /**
+   * @generated from field: uint32 count = 1;
+   */
+  count: number;
+
+  /**
+   * @generated from field: uint32 percent = 2;
+   */
+  percent: number;
+};
+
+/**
+ * Describes the message outpost.fleet.v1.RolloutBatch.
+ * Use `create(RolloutBatchSchema)` to create a new message.
+ */
+export const RolloutBatchSchema: GenMessage<RolloutBatch> = /*@__PURE__*/
+  messageDesc(file_outpost_fleet_v1_fleet, 7);
+
+/**
+ * RolloutStrategy: canary nodes first, then the batches; nodes left over form a last batch.
+ *
+ * @generated from message outpost.fleet.v1.RolloutStrategy
+ */
+export type RolloutStrategy = Message<"outpost.fleet.v1.RolloutStrategy"> & {
+  /**
+   * Nodes in the canary batch (0: none). Nodes labelled canary=true go first.
+   *
+   * @generated from field: uint32 canary_count = 1;
+   */
+  canaryCount: number;
+
+  /**
+   * @generated from field: repeated outpost.fleet.v1.RolloutBatch batches = 2;
+   */
+  batches: RolloutBatch[];
+
+  /**
+   * A batch passes when at least this percentage of its nodes succeeded (1..100, default 100);
+   * the rollout pauses as soon as the failures make that impossible.
+   *
+   * @generated from field: uint32 success_threshold_percent = 3;
+   */
+  successThresholdPercent: number;
+
+  /**
+   * Disruption budget: at most max_unavailable nodes of one value of the label group_by (e.g.
+   * "site") are assigned and unfinished at once, and the nodes hold a lease of the hub's
+   * fleet_leases bucket (rollout group "<group_by>-<value>") while they install and reboot.
+   * Empty group_by: one group of all nodes. 0: no limit.
+   *
+   * @generated from field: string group_by = 4;
+   */
+  groupBy: string;
+
+  /**
+   * @generated from field: uint32 max_unavailable = 5;
+   */
+  maxUnavailable: number;
+
+  /**
+   * Time an assigned node has to report an outcome (default 86400 s).
+   *
+   * @generated from field: uint32 node_deadline_seconds = 6;
+   */
+  nodeDeadlineSeconds: number;
+};
+
+/**
+ * Describes the message outpost.fleet.v1.RolloutStrategy.
+ * Use `create(RolloutStrategySchema)` to create a new message.
+ */
+export const RolloutStrategySchema: GenMessage<RolloutStrategy> = /*@__PURE__*/
+  messageDesc(file_outpost_fleet_v1_fleet, 8);
+
+/**
+ * RolloutCreateRequest declares a rollout. Nothing is written when it is refused.
+ *
+ * @generated from message outpost.fleet.v1.RolloutCreateRequest
+ */
+export type RolloutCreateRequest = Message<"outpost.fleet.v1.RolloutCreateRequest"> & {
+  /**
+   * 1-64 of A-Za-z0-9_-; unique.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * The signed update with its windows and health policy, as written to each node (rollout_group
+   * and max_parallel are set by the fleet service from the strategy).
+   *
+   * @generated from field: outpost.orchestrator.v1.DesiredUpdate update = 2;
+   */
+  update?: DesiredUpdate | undefined;
+
+  /**
+   * @generated from field: string selector = 3;
+   */
+  selector: string;
+
+  /**
+   * @generated from field: outpost.fleet.v1.RolloutStrategy strategy = 4;
+   */
+  strategy?: RolloutStrategy | undefined;
+};
+
+/**
+ * Describes the message outpost.fleet.v1.RolloutCreateRequest.
+ * Use `create(RolloutCreateRequestSchema)` to create a new message.
+ */
+export const RolloutCreateRequestSchema: GenMessage<RolloutCreateRequest> = /*@__PURE__*/
+  messageDesc(file_outpost_fleet_v1_fleet, 9);
+
+/**
+ * RolloutTarget is one node of a rollout.
+ *
+ * @generated from message outpost.fleet.v1.RolloutTarget
+ */
+export type RolloutTarget = Message<"outpost.fleet.v1.RolloutTarget"> & {
+  /**
+   * @generated from field: string node_id = 1;
+   */
+  nodeId: string;
+
+  /**
+   * 0 is the canary batch when there is one.
+   *
+   * @generated from field: uint32 batch = 2;
+   */
+  batch: number;
+
+  /**
+   * @generated from field: outpost.fleet.v1.TargetPhase phase = 3;
+   */
+  phase: TargetPhase;
+
+  /**
+   * The value of the group_by label.
+   *
+   * @generated from field: string group = 4;
+   */
+  group: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp assigned_at = 5;
+   */
+  assignedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp done_at = 6;
+   */
+  doneAt?: Timestamp | undefined;
+
+  /**
+   * Whether the desired update reached the node's domain.
+   *
+   * @generated from field: bool written = 7;
+   */
+  written: boolean;
+
+  /**
+   * @generated from field: string detail = 8;
+   */
+  detail: string;
+};
+
+/**
+ * Describes the message outpost.fleet.v1.RolloutTarget.
+ * Use `create(RolloutTargetSchema)` to create a new message.
+ */
+export const RolloutTargetSchema: GenMessage<RolloutTarget> = /*@__PURE__*/
+  messageDesc(file_outpost_fleet_v1_fleet, 10);
+
+/**
+ * Rollout is a rollout's persisted record and the answer of every rollout command.
+ *
+ * @generated from message outpost.fleet.v1.Rollout
+ */
+export type Rollout = Message<"outpost.fleet.v1.Rollout"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string version = 2;
+   */
+  version: string;
+
+  /**
+   * @generated from field: string selector = 3;
+   */
+  selector: string;
+
+  /**
+   * @generated from field: outpost.fleet.v1.RolloutStrategy strategy = 4;
+   */
+  strategy?: RolloutStrategy | undefined;
+
+  /**
+   * @generated from field: outpost.fleet.v1.RolloutState state = 5;
+   */
+  state: RolloutState;
+
+  /**
+   * The batch being assigned now, and how many batches there are.
+   *
+   * @generated from field: uint32 batch = 6;
+   */
+  batch: number;
+
+  /**
+   * @generated from field: uint32 batch_count = 7;
+   */
+  batchCount: number;
+
+  /**
+   * Why paused, completed or aborted.
+   *
+   * @generated from field: string reason = 8;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: repeated outpost.fleet.v1.RolloutTarget targets = 9;
+   */
+  targets: RolloutTarget[];
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 10;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp updated_at = 11;
+   */
+  updatedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message outpost.fleet.v1.Rollout.
+ * Use `create(RolloutSchema)` to create a new message.
+ */
+export const RolloutSchema: GenMessage<Rollout> = /*@__PURE__*/
+  messageDesc(file_outpost_fleet_v1_fleet, 11);
+
+/**
+ * RolloutRequest names a rollout: status, pause, resume, abort.
+ *
+ * @generated from message outpost.fleet.v1.RolloutRequest
+ */
+export type RolloutRequest = Message<"outpost.fleet.v1.RolloutRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message outpost.fleet.v1.RolloutRequest.
+ * Use `create(RolloutRequestSchema)` to create a new message.
+ */
+export const RolloutRequestSchema: GenMessage<RolloutRequest> = /*@__PURE__*/
+  messageDesc(file_outpost_fleet_v1_fleet, 12);
+
+/**
+ * RolloutListRequest takes no fields.
+ *
+ * @generated from message outpost.fleet.v1.RolloutListRequest
+ */
+export type RolloutListRequest = Message<"outpost.fleet.v1.RolloutListRequest"> & {
+};
+
+/**
+ * Describes the message outpost.fleet.v1.RolloutListRequest.
+ * Use `create(RolloutListRequestSchema)` to create a new message.
+ */
+export const RolloutListRequestSchema: GenMessage<RolloutListRequest> = /*@__PURE__*/
+  messageDesc(file_outpost_fleet_v1_fleet, 13);
+
+/**
+ * RolloutListReply: every rollout, newest first, without targets.
+ *
+ * @generated from message outpost.fleet.v1.RolloutListReply
+ */
+export type RolloutListReply = Message<"outpost.fleet.v1.RolloutListReply"> & {
+  /**
+   * @generated from field: repeated outpost.fleet.v1.Rollout rollouts = 1;
+   */
+  rollouts: Rollout[];
+};
+
+/**
+ * Describes the message outpost.fleet.v1.RolloutListReply.
+ * Use `create(RolloutListReplySchema)` to create a new message.
+ */
+export const RolloutListReplySchema: GenMessage<RolloutListReply> = /*@__PURE__*/
+  messageDesc(file_outpost_fleet_v1_fleet, 14);
+
+/**
+ * RolloutChange is published on edge.hub.fleet.evt.rollout at every change of a rollout.
+ *
+ * @generated from message outpost.fleet.v1.RolloutChange
+ */
+export type RolloutChange = Message<"outpost.fleet.v1.RolloutChange"> & {
+  /**
+   * @generated from field: outpost.fleet.v1.Rollout rollout = 1;
+   */
+  rollout?: Rollout | undefined;
+};
+
+/**
+ * Describes the message outpost.fleet.v1.RolloutChange.
+ * Use `create(RolloutChangeSchema)` to create a new message.
+ */
+export const RolloutChangeSchema: GenMessage<RolloutChange> = /*@__PURE__*/
+  messageDesc(file_outpost_fleet_v1_fleet, 15);
+
+/**
+ * RolloutState is the rollout's state machine (one transition table in the fleet domain).
+ *
+ * @generated from enum outpost.fleet.v1.RolloutState
+ */
+export enum RolloutState {
+  /**
+   * @generated from enum value: ROLLOUT_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Batches are being assigned and observed.
+   *
+   * @generated from enum value: ROLLOUT_STATE_RUNNING = 1;
+   */
+  RUNNING = 1,
+
+  /**
+   * No new node is assigned (by an operator, or automatically past the failure threshold);
+   * outcomes of assigned nodes are still recorded.
+   *
+   * @generated from enum value: ROLLOUT_STATE_PAUSED = 2;
+   */
+  PAUSED = 2,
+
+  /**
+   * Every batch met its success threshold.
+   *
+   * @generated from enum value: ROLLOUT_STATE_COMPLETED = 3;
+   */
+  COMPLETED = 3,
+
+  /**
+   * Stopped by an operator; nodes already assigned keep their desired update.
+   *
+   * @generated from enum value: ROLLOUT_STATE_ABORTED = 4;
+   */
+  ABORTED = 4,
+}
+
+/**
+ * Describes the enum outpost.fleet.v1.RolloutState.
+ */
+export const RolloutStateSchema: GenEnum<RolloutState> = /*@__PURE__*/
+  enumDesc(file_outpost_fleet_v1_fleet, 0);
+
+/**
+ * TargetPhase is where one node of a rollout is.
+ *
+ * @generated from enum outpost.fleet.v1.TargetPhase
+ */
+export enum TargetPhase {
+  /**
+   * @generated from enum value: TARGET_PHASE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Its batch has not started.
+   *
+   * @generated from enum value: TARGET_PHASE_WAITING = 1;
+   */
+  WAITING = 1,
+
+  /**
+   * Chosen: its desired update is (being) written; it installs in its own maintenance windows.
+   *
+   * @generated from enum value: TARGET_PHASE_ASSIGNED = 2;
+   */
+  ASSIGNED = 2,
+
+  /**
+   * It committed the version.
+   *
+   * @generated from enum value: TARGET_PHASE_SUCCEEDED = 3;
+   */
+  SUCCEEDED = 3,
+
+  /**
+   * It rolled back, failed or halted on the version.
+   *
+   * @generated from enum value: TARGET_PHASE_FAILED = 4;
+   */
+  FAILED = 4,
+
+  /**
+   * No outcome by its deadline (counted as failed; a later success still converges).
+   *
+   * @generated from enum value: TARGET_PHASE_TIMED_OUT = 5;
+   */
+  TIMED_OUT = 5,
+}
+
+/**
+ * Describes the enum outpost.fleet.v1.TargetPhase.
+ */
+export const TargetPhaseSchema: GenEnum<TargetPhase> = /*@__PURE__*/
+  enumDesc(file_outpost_fleet_v1_fleet, 1);
 
