@@ -10,7 +10,6 @@ import { OrchestratorAgent } from '@outpost/agent-orchestrator';
 import { TelemetryAgent } from '@outpost/agent-telemetry';
 import { runMain, type RunningSuite } from '@outpost/agent-runtime';
 import { UpdateAgent } from '@outpost/agent-update';
-import { FleetAgent } from '@outpost/agent-fleet';
 import { inspectHelp } from './inspect-help.js';
 
 const agents = [
@@ -21,7 +20,6 @@ const agents = [
   OrchestratorAgent,
   TelemetryAgent,
   ObservabilityAgent,
-  FleetAgent,
 ];
 
 const env: NodeJS.ProcessEnv = {

@@ -18,3 +18,6 @@ export type AgentId = (typeof AGENT_IDS)[number];
 export function isAgentId(value: string): value is AgentId {
   return (AGENT_IDS as readonly string[]).includes(value);
 }
+
+/** Services that run on the hub, not on a node (edge-node does not run them): their node id is "hub". */
+export const HUB_AGENT_IDS: readonly AgentId[] = ['fleet'];

@@ -56,6 +56,8 @@ export interface RolloutRecord {
   tolerated: Readonly<Record<number, number>>;
   createdAt: number;
   updatedAt: number;
+  /** The declared desired update (contract JSON), opaque to the controller. */
+  desired?: string;
 }
 
 /** What a node reported for the rollout's version (undefined: nothing yet). */
