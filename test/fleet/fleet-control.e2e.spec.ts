@@ -91,7 +91,11 @@ describe('the fleet control plane on a hub with leaf nodes', () => {
     dir = await mkdtemp(join(tmpdir(), 'outpost-fleet-ctl-'));
     const certs = await makeFleetCerts(dir, IDS);
     const members = await Promise.all(
-      [1, 2, 3].map(async (i) => ({ serverName: `hub-${i}`, clusterPort: await freePort(), leafPort: await freePort() })),
+      [1, 2, 3].map(async (i) => ({
+        serverName: `hub-${i}`,
+        clusterPort: await freePort(),
+        leafPort: await freePort(),
+      })),
     );
     const routes = members.map((m) => m.clusterPort);
     hub.push(
@@ -120,7 +124,13 @@ describe('the fleet control plane on a hub with leaf nodes', () => {
     for (const id of IDS) {
       const server = await startNatsServer({
         jetstream: false,
-        configText: (storeDir) => leafConfig(id, storeDir, members.map((m) => m.leafPort), certs),
+        configText: (storeDir) =>
+          leafConfig(
+            id,
+            storeDir,
+            members.map((m) => m.leafPort),
+            certs,
+          ),
       });
       leaves.set(id, server);
       const nc = await connectTo(server, { maxReconnectAttempts: -1, reconnectTimeWait: 200 });
@@ -147,7 +157,11 @@ describe('the fleet control plane on a hub with leaf nodes', () => {
       await eventually(async () => expect((await req('nodes')).body.total).toBe(4), 60_000);
       const berlin = (await req('nodes', { selector: 'site=berlin,canary!=true' })).body;
       expect(berlin.nodes.map((n: { nodeId: string }) => n.nodeId)).toEqual(['b-2']);
-      expect(berlin.nodes[0]).toMatchObject({ online: true, health: 'HEALTH_STATE_HEALTHY', labels: { site: 'berlin' } });
+      expect(berlin.nodes[0]).toMatchObject({
+        online: true,
+        health: 'HEALTH_STATE_HEALTHY',
+        labels: { site: 'berlin' },
+      });
       const first = (await req('nodes', { limit: 3 })).body;
       expect(first.nodes.map((n: { nodeId: string }) => n.nodeId)).toEqual(['b-1', 'b-2', 'p-1']);
       const second = (await req('nodes', { limit: 3, pageToken: first.nextPageToken })).body;
@@ -157,7 +171,9 @@ describe('the fleet control plane on a hub with leaf nodes', () => {
       const relabelled = (await req('labels', { nodeId: 'p-2', set: { rack: 'r9' } })).body;
       expect(relabelled.labels).toEqual({ site: 'paris', rack: 'r9' });
       expect((await req('nodes', { selector: 'rack in (r9)' })).body.total).toBe(1);
-      expect((await req('labels', { nodeId: 'p-2', remove: ['rack'] })).body.labels).toEqual({ site: 'paris' });
+      expect((await req('labels', { nodeId: 'p-2', remove: ['rack'] })).body.labels).toEqual({
+        site: 'paris',
+      });
       expect((await req('nodes', { selector: 'site in (' })).code).toBe('422');
       expect((await req('node', { nodeId: 'nope' })).code).toBe('404');
     },
@@ -171,7 +187,13 @@ describe('the fleet control plane on a hub with leaf nodes', () => {
     ['an unsigned update', { update: { manifest: { ...MANIFEST('9.0.0'), signature: '' } } }, '422'],
     ['an unknown field', { strategy: { canaries: 1 } }, '400'],
   ])('refuses %s with a typed error and writes nothing', async (_what, override, code) => {
-    const body = { id: 'bad', selector: '', update: { manifest: MANIFEST('9.0.0') }, strategy: {}, ...override };
+    const body = {
+      id: 'bad',
+      selector: '',
+      update: { manifest: MANIFEST('9.0.0') },
+      strategy: {},
+      ...override,
+    };
     expect((await req('rollout-create', body)).code).toBe(code);
     const kv = await new Kvm(hubNc).open(KV_FLEET_STATE);
     expect(await kv.get('rollout.bad')).toBeNull();
@@ -198,12 +220,14 @@ describe('the fleet control plane on a hub with leaf nodes', () => {
       });
       expect(created.code).toBe('');
       expect(created.body).toMatchObject({ state: 'ROLLOUT_STATE_RUNNING', batchCount: 3, version: '2.0.0' });
-      expect(created.body.targets.map((t: { nodeId: string; batch: number }) => [t.nodeId, t.batch])).toEqual([
-        ['b-1', 0],
-        ['b-2', 1],
-        ['p-1', 2],
-        ['p-2', 2],
-      ]);
+      expect(created.body.targets.map((t: { nodeId: string; batch: number }) => [t.nodeId, t.batch])).toEqual(
+        [
+          ['b-1', 0],
+          ['b-2', 1],
+          ['p-1', 2],
+          ['p-2', 2],
+        ],
+      );
       // The canary commits, batch 1 commits, batch 2 has p-1 rolling back: paused.
       await eventually(async () => {
         const r = (await req('rollout-status', { id: 'r2' })).body;
@@ -217,18 +241,31 @@ describe('the fleet control plane on a hub with leaf nodes', () => {
       expect(phase('p-1')).toBe('TARGET_PHASE_FAILED');
       // The desired update reached each node's own domain, with the hub lease group of its site.
       const desired = await (await nodeKvm(hubNc, 'b-2').open(KV_DESIRED)).get(kvKeys.desiredUpdate('b-2'));
-      expect(desired?.json()).toMatchObject({ manifest: { version: '2.0.0' }, rolloutGroup: 'site-berlin', maxParallel: 1 });
-      expect((await req('node', { nodeId: 'b-2' })).body).toMatchObject({ runningVersion: '2.0.0', desiredVersion: '2.0.0' });
+      expect(desired?.json()).toMatchObject({
+        manifest: { version: '2.0.0' },
+        rolloutGroup: 'site-berlin',
+        maxParallel: 1,
+      });
+      expect((await req('node', { nodeId: 'b-2' })).body).toMatchObject({
+        runningVersion: '2.0.0',
+        desiredVersion: '2.0.0',
+      });
 
       // The controller restarts (its state is in the hub KV): the rollout is still paused there.
       await suite?.stop('restart');
       suite = await startFleet();
-      await eventually(async () => expect((await req('rollout-status', { id: 'r2' })).body.state).toBe('ROLLOUT_STATE_PAUSED'));
+      await eventually(async () =>
+        expect((await req('rollout-status', { id: 'r2' })).body.state).toBe('ROLLOUT_STATE_PAUSED'),
+      );
       expect((await req('rollout-pause', { id: 'r2' })).code).toBe('409');
 
       // The operator accepts the failure and resumes; the rollout completes once p-2 commits.
       expect((await req('rollout-resume', { id: 'r2' })).body.state).toBe('ROLLOUT_STATE_RUNNING');
-      await eventually(async () => expect((await req('rollout-status', { id: 'r2' })).body.state).toBe('ROLLOUT_STATE_COMPLETED'), 60_000);
+      await eventually(
+        async () =>
+          expect((await req('rollout-status', { id: 'r2' })).body.state).toBe('ROLLOUT_STATE_COMPLETED'),
+        60_000,
+      );
 
       // Never two nodes of one site rebooting at once.
       for (const site of ['site-berlin', 'site-paris']) {
@@ -262,7 +299,11 @@ describe('the fleet control plane on a hub with leaf nodes', () => {
         }, 60_000);
         expect((await req('rollout-status', { id: 'r3' })).body.state).toBe('ROLLOUT_STATE_RUNNING');
       });
-      await eventually(async () => expect((await req('rollout-status', { id: 'r3' })).body.state).toBe('ROLLOUT_STATE_COMPLETED'), 90_000);
+      await eventually(
+        async () =>
+          expect((await req('rollout-status', { id: 'r3' })).body.state).toBe('ROLLOUT_STATE_COMPLETED'),
+        90_000,
+      );
       expect((await req('rollout-abort', { id: 'r3' })).code).toBe('409');
     },
     SLOW,
@@ -271,7 +312,8 @@ describe('the fleet control plane on a hub with leaf nodes', () => {
   it(
     'a lease left by a dead node expires; a node that cannot reach the hub takes none',
     async () => {
-      const leaseOf = (id: Id) => new RolloutLeases(hubLeaseBucket(conns[IDS.indexOf(id)], HUB_DOMAIN, 1_000));
+      const leaseOf = (id: Id) =>
+        new RolloutLeases(hubLeaseBucket(conns[IDS.indexOf(id)], HUB_DOMAIN, 1_000));
       const got = await leaseOf('b-1').acquire('dead-test', 1, 'b-1', '1.0', 1_500, Date.now());
       expect(got.ok).toBe(true);
       // b-1 "dies" holding it: b-2 is refused until the lease's expiry, then takes it.
@@ -284,7 +326,9 @@ describe('the fleet control plane on a hub with leaf nodes', () => {
       expect((await kv.get(kvKeys.rolloutLease('dead-test', 0)))?.json()).toMatchObject({ holder: 'b-2' });
       // While its leaf link is down, a node cannot take a lease at all.
       await leaves.get('b-2')?.restart(async () => {
-        await expect(leaseOf('b-2').acquire('dead-test-2', 1, 'b-2', '1.0', 1_500, Date.now())).rejects.toThrow();
+        await expect(
+          leaseOf('b-2').acquire('dead-test-2', 1, 'b-2', '1.0', 1_500, Date.now()),
+        ).rejects.toThrow();
       });
     },
     SLOW,

@@ -97,7 +97,10 @@ export class SimNode {
       OrchestratorApi.evt.state.subject(this.id),
       encode(
         OrchestratorStateChangeSchema,
-        create(OrchestratorStateChangeSchema, { from, status: { state, version, detail, since: timestampNow() } }),
+        create(OrchestratorStateChangeSchema, {
+          from,
+          status: { state, version, detail, since: timestampNow() },
+        }),
       ),
     );
   }

@@ -27,6 +27,7 @@ const OPTIONS = {
   count: { type: 'string', short: 'n' },
   tz: { type: 'string' },
   group: { type: 'boolean', default: false },
+  selector: { type: 'string', short: 'l' },
 } as const satisfies ParseArgsConfig['options'];
 
 type OptionName = keyof typeof OPTIONS;
@@ -52,8 +53,9 @@ const COMMANDS: CommandSpec[] = [
   {
     words: ['nodes'],
     args: [],
-    options: [],
-    summary: 'every node seen on the bus: health, version, slot, last heartbeat',
+    options: ['selector'],
+    summary:
+      'every node seen on the bus: health, version, slot, last heartbeat (on a hub: the fleet inventory [-l SELECTOR])',
     run: lazy(() => import('./commands/nodes.js'), 'nodesCommand'),
   },
   {
@@ -116,6 +118,48 @@ const COMMANDS: CommandSpec[] = [
     options: [],
     summary: 'free a rollout lease slot',
     run: lazy(() => import('./commands/leases.js'), 'breakLeaseCommand'),
+  },
+  {
+    words: ['rollout', 'create'],
+    args: [],
+    options: ['file'],
+    summary: 'declare a staged rollout on the hub (--file FILE: RolloutCreateRequest JSON)',
+    run: lazy(() => import('./commands/fleet.js'), 'rolloutCreateCommand'),
+  },
+  {
+    words: ['rollout', 'status'],
+    args: [['rollout', false]],
+    options: [],
+    summary: 'a rollout on the hub: state, batch, every target node',
+    run: lazy(() => import('./commands/fleet.js'), 'rolloutStatusCommand'),
+  },
+  {
+    words: ['rollout', 'list'],
+    args: [],
+    options: [],
+    summary: 'every rollout on the hub, newest first',
+    run: lazy(() => import('./commands/fleet.js'), 'rolloutListCommand'),
+  },
+  {
+    words: ['rollout', 'pause'],
+    args: [['rollout', false]],
+    options: [],
+    summary: 'stop assigning nodes',
+    run: lazy(() => import('./commands/fleet.js'), 'rolloutPauseCommand'),
+  },
+  {
+    words: ['rollout', 'resume'],
+    args: [['rollout', false]],
+    options: [],
+    summary: "assign nodes again (accepts the current batch's failures so far)",
+    run: lazy(() => import('./commands/fleet.js'), 'rolloutResumeCommand'),
+  },
+  {
+    words: ['rollout', 'abort'],
+    args: [['rollout', false]],
+    options: [],
+    summary: 'stop the rollout for good (assigned nodes keep their desired update)',
+    run: lazy(() => import('./commands/fleet.js'), 'rolloutAbortCommand'),
   },
   {
     words: ['watch'],
@@ -228,6 +272,7 @@ export async function run(argv: string[], io: Io, signal: AbortSignal): Promise<
       count: positiveInt('count', values.count, 1),
       tz: values.tz,
       group: values.group,
+      selector: values.selector,
     };
     const timeoutMs = positiveInt('timeout', values.timeout, 1) ?? 3000;
     const target = resolveTarget(

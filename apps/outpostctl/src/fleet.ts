@@ -16,6 +16,8 @@ import {
   ErrorCode,
   EVENT_STREAM,
   HeartbeatSchema,
+  HUB_DOMAIN,
+  type KV_FLEET_LEASES,
   isAgentId,
   type KV_DESIRED,
   KV_STATUS,
@@ -54,7 +56,7 @@ export class Fleet {
   }
 
   /** A bucket; a missing one means no Outpost agent ever ran against this server. */
-  kv(bucket: typeof KV_STATUS | typeof KV_DESIRED): Promise<KV> {
+  kv(bucket: typeof KV_STATUS | typeof KV_DESIRED | typeof KV_FLEET_LEASES): Promise<KV> {
     let kv = this.kvs.get(bucket);
     if (!kv) {
       kv = new Kvm(this.nc).open(bucket).catch((err: unknown) => {
@@ -65,7 +67,10 @@ export class Fleet {
     return kv;
   }
 
-  async keys(bucket: typeof KV_STATUS | typeof KV_DESIRED, filter: string): Promise<string[]> {
+  async keys(
+    bucket: typeof KV_STATUS | typeof KV_DESIRED | typeof KV_FLEET_LEASES,
+    filter: string,
+  ): Promise<string[]> {
     const kv = await this.kv(bucket);
     // A Set: keys() lists through a consumer that also delivers keys written while it lists, so a
     // status key updated meanwhile would come twice.
@@ -74,7 +79,10 @@ export class Fleet {
     return [...out].sort();
   }
 
-  async entry(bucket: typeof KV_STATUS | typeof KV_DESIRED, key: string): Promise<KvEntry | undefined> {
+  async entry(
+    bucket: typeof KV_STATUS | typeof KV_DESIRED | typeof KV_FLEET_LEASES,
+    key: string,
+  ): Promise<KvEntry | undefined> {
     const entry = await (await this.kv(bucket)).get(key);
     return entry && entry.operation === 'PUT' ? entry : undefined;
   }
@@ -179,6 +187,11 @@ export class Fleet {
       }
     }
     return out.sort((a, b) => a.nodeId.localeCompare(b.nodeId) || a.name.localeCompare(b.name));
+  }
+
+  /** Whether this is a hub: its fleet service (node id "hub") answers discovery. */
+  async isHub(): Promise<boolean> {
+    return this.isLive(HUB_DOMAIN, 'fleet');
   }
 
   /** Whether the agent of a node answers discovery now (a command to it can be answered). */

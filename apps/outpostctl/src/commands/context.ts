@@ -10,6 +10,8 @@ export interface Options {
   count?: number;
   tz?: string;
   group: boolean;
+  /** A label selector (rollout and hub inventory). */
+  selector?: string;
 }
 
 export interface CommandContext {

@@ -11,7 +11,13 @@ import {
   type RolloutStrategy,
 } from '@outpost/contracts';
 import { effectiveLabels, isOnline, type InventoryRecord } from './domain/inventory.js';
-import { DEFAULT_DEADLINE_MS, type Phase, type RolloutRecord, type RolloutState, type Strategy } from './domain/rollout.js';
+import {
+  DEFAULT_DEADLINE_MS,
+  type Phase,
+  type RolloutRecord,
+  type RolloutState,
+  type Strategy,
+} from './domain/rollout.js';
 
 const STATE: Record<RolloutState, RolloutStateEnum> = {
   RUNNING: RolloutStateEnum.RUNNING,
@@ -48,7 +54,10 @@ export function nodeMessage(r: InventoryRecord, now: number, staleMs: number): F
 export function strategyFromMessage(s: RolloutStrategy | undefined): Strategy {
   return {
     canaryCount: s?.canaryCount ?? 0,
-    batches: (s?.batches ?? []).map((b) => ({ count: b.count || undefined, percent: b.percent || undefined })),
+    batches: (s?.batches ?? []).map((b) => ({
+      count: b.count || undefined,
+      percent: b.percent || undefined,
+    })),
     successThresholdPercent: s?.successThresholdPercent || 100,
     groupBy: s?.groupBy ?? '',
     maxUnavailable: s?.maxUnavailable ?? 0,

@@ -38,12 +38,7 @@ import {
   type RolloutListReply,
 } from '@outpost/contracts';
 import { BusClient } from '@outpost/bus';
-import {
-  AGENT_LOGGER,
-  AGENT_SETTINGS,
-  StatusReporter,
-  type SettingsOf,
-} from '@outpost/agent-runtime';
+import { AGENT_LOGGER, AGENT_SETTINGS, StatusReporter, type SettingsOf } from '@outpost/agent-runtime';
 import type { fleetSettings } from './config/fleet.settings.js';
 import {
   applyHeartbeat,
@@ -157,7 +152,8 @@ export class FleetService implements OnApplicationBootstrap, OnModuleDestroy {
   setLabels(req: FleetLabelsRequest): Promise<FleetNode> {
     const bad = [...Object.keys(req.set), ...req.remove].find((k) => !isLabelKey(k));
     if (bad !== undefined) throw new ContractError(ErrorCode.INVALID_ARGUMENT, `"${bad}" is not a label key`);
-    if (!ID.test(req.nodeId)) throw new ContractError(ErrorCode.INVALID_ARGUMENT, `"${req.nodeId}" is not a node id`);
+    if (!ID.test(req.nodeId))
+      throw new ContractError(ErrorCode.INVALID_ARGUMENT, `"${req.nodeId}" is not a node id`);
     return this.enqueue(async () => {
       const overrides = { ...(this.overrides.get(req.nodeId) ?? {}), ...req.set };
       for (const k of req.remove) delete overrides[k];
@@ -184,27 +180,57 @@ export class FleetService implements OnApplicationBootstrap, OnModuleDestroy {
   // ---- rollouts ---------------------------------------------------------------------------------
 
   createRollout(req: RolloutCreateRequest): Promise<Rollout> {
-    if (!ID.test(req.id)) throw new ContractError(ErrorCode.INVALID_ARGUMENT, `rollout id "${req.id}" is not 1-64 of A-Za-z0-9_-`);
+    if (!ID.test(req.id))
+      throw new ContractError(
+        ErrorCode.INVALID_ARGUMENT,
+        `rollout id "${req.id}" is not 1-64 of A-Za-z0-9_-`,
+      );
     const manifest = req.update?.manifest;
-    if (!req.update || !manifest) throw new ContractError(ErrorCode.INVALID_ARGUMENT, 'update.manifest is required');
+    if (!req.update || !manifest)
+      throw new ContractError(ErrorCode.INVALID_ARGUMENT, 'update.manifest is required');
     if (!VERSION.test(manifest.version))
-      throw new ContractError(ErrorCode.INVALID_ARGUMENT, `update.manifest.version "${manifest.version}" is not a version`);
+      throw new ContractError(
+        ErrorCode.INVALID_ARGUMENT,
+        `update.manifest.version "${manifest.version}" is not a version`,
+      );
     if (!manifest.signature || !/^[0-9a-f]{64}$/.test(manifest.sha256) || !manifest.imageUrl)
-      throw new ContractError(ErrorCode.INVALID_ARGUMENT, 'update.manifest needs imageUrl, a sha256 of 64 hex digits and a signature (a signed update)');
+      throw new ContractError(
+        ErrorCode.INVALID_ARGUMENT,
+        'update.manifest needs imageUrl, a sha256 of 64 hex digits and a signature (a signed update)',
+      );
     const update = req.update;
     return this.enqueue(async () => {
       if (this.rollouts.has(req.id))
         throw new ContractError(ErrorCode.FAILED_PRECONDITION, `rollout ${req.id} exists already`);
-      const inventory = [...this.nodes.values()].map((r) => ({ nodeId: r.nodeId, labels: effectiveLabels(r) }));
-      const planned = planRollout(req.id, manifest.version, req.selector, strategyFromMessage(req.strategy), inventory, Date.now());
+      const inventory = [...this.nodes.values()].map((r) => ({
+        nodeId: r.nodeId,
+        labels: effectiveLabels(r),
+      }));
+      const planned = planRollout(
+        req.id,
+        manifest.version,
+        req.selector,
+        strategyFromMessage(req.strategy),
+        inventory,
+        Date.now(),
+      );
       if (!planned.ok)
-        throw new ContractError(planned.notFound ? ErrorCode.NOT_FOUND : ErrorCode.INVALID_ARGUMENT, planned.problem);
-      const record: RolloutRecord = { ...planned.rollout, desired: encodeJsonText(DesiredUpdateSchema, update) };
+        throw new ContractError(
+          planned.notFound ? ErrorCode.NOT_FOUND : ErrorCode.INVALID_ARGUMENT,
+          planned.problem,
+        );
+      const record: RolloutRecord = {
+        ...planned.rollout,
+        desired: encodeJsonText(DesiredUpdateSchema, update),
+      };
       if (!(await this.requireStore().createRollout(record)))
         throw new ContractError(ErrorCode.FAILED_PRECONDITION, `rollout ${req.id} exists already`);
       this.rollouts.set(record.id, record);
       this.updates.set(record.id, update);
-      this.logger.log(`rollout ${record.id}: ${manifest.version} to ${record.targets.length} nodes in ${record.batchCount} batches`, LOG);
+      this.logger.log(
+        `rollout ${record.id}: ${manifest.version} to ${record.targets.length} nodes in ${record.batchCount} batches`,
+        LOG,
+      );
       await this.step(record.id);
       return rolloutMessage(this.requireRollout(record.id));
     });
@@ -226,7 +252,8 @@ export class FleetService implements OnApplicationBootstrap, OnModuleDestroy {
       try {
         next = operate(r, action, Date.now());
       } catch (err) {
-        if (err instanceof IllegalTransition) throw new ContractError(ErrorCode.FAILED_PRECONDITION, err.message);
+        if (err instanceof IllegalTransition)
+          throw new ContractError(ErrorCode.FAILED_PRECONDITION, err.message);
         throw err;
       }
       this.logger.log(`rollout ${id}: ${action} (${r.state} → ${next.state})`, LOG);
@@ -241,7 +268,8 @@ export class FleetService implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.ticking) return;
     this.ticking = true;
     void this.enqueue(async () => {
-      for (const r of this.rollouts.values()) if (r.state === 'RUNNING' || r.state === 'PAUSED') await this.step(r.id);
+      for (const r of this.rollouts.values())
+        if (r.state === 'RUNNING' || r.state === 'PAUSED') await this.step(r.id);
     })
       .catch((err: unknown) => this.logger.warn(`rollout tick failed: ${String(err)}`, LOG))
       .finally(() => (this.ticking = false));
@@ -257,8 +285,13 @@ export class FleetService implements OnApplicationBootstrap, OnModuleDestroy {
     }
     const decision = decide(r, observations, Date.now());
     let next = decision.next;
-    if (decision.changed && next.state !== r.state) this.logger.log(`rollout ${id}: ${r.state} → ${next.state} ${next.reason}`, LOG);
-    const writes = await Promise.all(decision.effects.map(async (e) => ((await this.writeDesired(next, e.nodeId, e.group)) ? e.nodeId : undefined)));
+    if (decision.changed && next.state !== r.state)
+      this.logger.log(`rollout ${id}: ${r.state} → ${next.state} ${next.reason}`, LOG);
+    const writes = await Promise.all(
+      decision.effects.map(async (e) =>
+        (await this.writeDesired(next, e.nodeId, e.group)) ? e.nodeId : undefined,
+      ),
+    );
     for (const nodeId of writes) if (nodeId) next = recordWrite(next, nodeId, Date.now());
     if (next !== r) await this.save(next);
   }
@@ -281,7 +314,10 @@ export class FleetService implements OnApplicationBootstrap, OnModuleDestroy {
       return true;
     } catch (err) {
       // Offline or unreachable: the write is tried again at the next tick, until the node's deadline.
-      this.logger.warn(`rollout ${r.id}: desired update not written to ${nodeId} (retried): ${String(err)}`, LOG);
+      this.logger.warn(
+        `rollout ${r.id}: desired update not written to ${nodeId} (retried): ${String(err)}`,
+        LOG,
+      );
       return false;
     }
   }

@@ -16,7 +16,8 @@ export const fleetSettings = {
     min: 500,
     max: 86_400_000,
     unit: 'ms',
-    description: 'a node silent for longer than this shows offline in the inventory (keep it above 2x the heartbeat)',
+    description:
+      'a node silent for longer than this shows offline in the inventory (keep it above 2x the heartbeat)',
   },
   writeTimeoutMs: {
     kind: 'int',

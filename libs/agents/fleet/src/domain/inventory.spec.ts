@@ -76,10 +76,13 @@ describe('inventory', () => {
     ['site=paris', 2, '', ['b', 'd'], 'd', 3],
     ['site=rome', 10, '', [], '', 0],
     ['', 10, 'zz', [], '', 5],
-  ])('selector "%s", limit %i after "%s": %j, next "%s", total %i', (text, limit, after, ids, next, total) => {
-    const page = queryInventory(fleet, sel(text), limit, after);
-    expect(page.records.map((r) => r.nodeId)).toEqual(ids);
-    expect(page.nextPageToken).toBe(next);
-    expect(page.total).toBe(total);
-  });
+  ])(
+    'selector "%s", limit %i after "%s": %j, next "%s", total %i',
+    (text, limit, after, ids, next, total) => {
+      const page = queryInventory(fleet, sel(text), limit, after);
+      expect(page.records.map((r) => r.nodeId)).toEqual(ids);
+      expect(page.nextPageToken).toBe(next);
+      expect(page.total).toBe(total);
+    },
+  );
 });

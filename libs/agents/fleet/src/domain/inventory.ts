@@ -23,7 +23,10 @@ export interface InventoryRecord {
   lastSeen: number;
 }
 
-export function emptyRecord(nodeId: string, overrides: Readonly<Record<string, string>> = {}): InventoryRecord {
+export function emptyRecord(
+  nodeId: string,
+  overrides: Readonly<Record<string, string>> = {},
+): InventoryRecord {
   return {
     nodeId,
     nodeLabels: {},

@@ -140,7 +140,11 @@ describe('decide', () => {
   });
 
   it('an offline node is not failed until its deadline; a late one converges', () => {
-    let r = decide(plan({ nodeDeadlineMs: 1000, successThresholdPercent: 50, canaryCount: 0, batches: [] }), obs({}), T0).next;
+    let r = decide(
+      plan({ nodeDeadlineMs: 1000, successThresholdPercent: 50, canaryCount: 0, batches: [] }),
+      obs({}),
+      T0,
+    ).next;
     r = decide(r, obs({ n1: ok(), n2: ok(), n3: ok() }), T0 + 999).next;
     expect(phases(r)).toMatchObject({ n4: 'ASSIGNED', n5: 'ASSIGNED' });
     r = decide(r, obs({ n1: ok(), n2: ok(), n3: ok() }), T0 + 1000).next;
@@ -151,7 +155,11 @@ describe('decide', () => {
   });
 
   it('keeps at most maxUnavailable nodes of one site assigned at once', () => {
-    let r = decide(plan({ canaryCount: 0, batches: [], groupBy: 'site', maxUnavailable: 1 }), obs({}), T0).next;
+    let r = decide(
+      plan({ canaryCount: 0, batches: [], groupBy: 'site', maxUnavailable: 1 }),
+      obs({}),
+      T0,
+    ).next;
     const assigned = () => r.targets.filter((t) => t.phase === 'ASSIGNED').map((t) => t.nodeId);
     expect(assigned()).toEqual(['n4', 'n1']); // one per site
     r = decide(r, obs({ n1: ok() }), T0 + 10).next;

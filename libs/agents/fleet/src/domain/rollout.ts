@@ -110,16 +110,20 @@ function transition(r: RolloutRecord, to: RolloutState, reason: string, now: num
 
 // ---- declaring --------------------------------------------------------------------------------------
 
-export type Planned = { ok: true; rollout: RolloutRecord } | { ok: false; problem: string; notFound?: boolean };
+export type Planned =
+  { ok: true; rollout: RolloutRecord } | { ok: false; problem: string; notFound?: boolean };
 
 function strategyProblem(s: Strategy): string | undefined {
-  if (!Number.isInteger(s.successThresholdPercent) || s.successThresholdPercent < 1 || s.successThresholdPercent > 100)
+  if (
+    !Number.isInteger(s.successThresholdPercent) ||
+    s.successThresholdPercent < 1 ||
+    s.successThresholdPercent > 100
+  )
     return `strategy.successThresholdPercent ${s.successThresholdPercent} is not 1..100`;
   for (const [i, b] of s.batches.entries()) {
     const count = b.count ?? 0;
     const percent = b.percent ?? 0;
-    if ((count > 0) === (percent > 0))
-      return `strategy.batches[${i}] needs exactly one of count or percent`;
+    if (count > 0 === percent > 0) return `strategy.batches[${i}] needs exactly one of count or percent`;
     if (percent > 100) return `strategy.batches[${i}].percent ${percent} is not 1..100`;
   }
   if (s.groupBy && !isLabelKey(s.groupBy)) return `strategy.groupBy "${s.groupBy}" is not a label key`;
@@ -196,12 +200,22 @@ export function planRollout(
 // ---- the controller ---------------------------------------------------------------------------------
 
 function observe(t: Target, obs: Observation | undefined, deadlineMs: number, now: number): Target {
-  if (obs && (t.phase === 'ASSIGNED' || t.phase === 'TIMED_OUT' || (t.phase === 'FAILED' && obs.outcome === 'succeeded'))) {
+  if (
+    obs &&
+    (t.phase === 'ASSIGNED' ||
+      t.phase === 'TIMED_OUT' ||
+      (t.phase === 'FAILED' && obs.outcome === 'succeeded'))
+  ) {
     const phase: Phase = obs.outcome === 'succeeded' ? 'SUCCEEDED' : 'FAILED';
     if (phase !== t.phase) return { ...t, phase, doneAt: now, detail: obs.detail };
   }
   if (t.phase === 'ASSIGNED' && t.assignedAt !== undefined && now >= t.assignedAt + deadlineMs)
-    return { ...t, phase: 'TIMED_OUT', doneAt: now, detail: `no outcome within ${Math.round(deadlineMs / 1000)} s` };
+    return {
+      ...t,
+      phase: 'TIMED_OUT',
+      doneAt: now,
+      detail: `no outcome within ${Math.round(deadlineMs / 1000)} s`,
+    };
   return t;
 }
 
@@ -238,12 +252,15 @@ function assign(r: RolloutRecord, now: number): RolloutRecord {
 
 export function decide(r: RolloutRecord, observations: Observations, now: number): Decision {
   let next: RolloutRecord = r;
-  const observed = r.targets.map((t) => observe(t, observations.get(t.nodeId), r.strategy.nodeDeadlineMs, now));
+  const observed = r.targets.map((t) =>
+    observe(t, observations.get(t.nodeId), r.strategy.nodeDeadlineMs, now),
+  );
   if (observed.some((t, i) => t !== r.targets[i])) next = { ...next, targets: observed, updatedAt: now };
 
   while (next.state === 'RUNNING') {
     const tally = batchTally(next, next.batch);
-    const allowed = allowedFailures(tally.size, next.strategy.successThresholdPercent) + (next.tolerated[next.batch] ?? 0);
+    const allowed =
+      allowedFailures(tally.size, next.strategy.successThresholdPercent) + (next.tolerated[next.batch] ?? 0);
     if (tally.failed > allowed) {
       next = transition(
         next,
@@ -278,7 +295,9 @@ export function recordWrite(r: RolloutRecord, nodeId: string, now: number): Roll
   return {
     ...r,
     updatedAt: now,
-    targets: r.targets.map((t) => (t.nodeId === nodeId && t.phase === 'ASSIGNED' ? { ...t, written: true } : t)),
+    targets: r.targets.map((t) =>
+      t.nodeId === nodeId && t.phase === 'ASSIGNED' ? { ...t, written: true } : t,
+    ),
   };
 }
 

@@ -5,8 +5,7 @@
  * Keys are 1-63 of A-Za-z0-9 and `._-/`; values 0-63 of A-Za-z0-9 and `._-` (empty only for = and !=).
  */
 export type Requirement =
-  | { key: string; op: 'in' | 'notin'; values: readonly string[] }
-  | { key: string; op: 'exists' | 'absent' };
+  { key: string; op: 'in' | 'notin'; values: readonly string[] } | { key: string; op: 'exists' | 'absent' };
 
 export type Selector = readonly Requirement[];
 

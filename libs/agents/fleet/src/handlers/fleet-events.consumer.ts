@@ -59,7 +59,8 @@ export class FleetEventsConsumer implements OnApplicationBootstrap, OnModuleDest
         this.logger.log(`reading ${FLEET_EVENT_STREAM}`, LOG);
         for await (const m of this.messages) this.take(m);
       } catch (err) {
-        if (!this.closed) this.logger.warn(`${FLEET_EVENT_STREAM} not readable (retried): ${String(err)}`, LOG);
+        if (!this.closed)
+          this.logger.warn(`${FLEET_EVENT_STREAM} not readable (retried): ${String(err)}`, LOG);
       }
       if (!this.closed) await new Promise((r) => setTimeout(r, RETRY_MS).unref());
     }
@@ -83,11 +84,17 @@ export function toNodeEvent(subject: string, data: Uint8Array, at: number): Node
     }
     if (agent === OrchestratorApi.agent && name === OrchestratorApi.evt.state.name) {
       const s = decode(OrchestratorStateChangeSchema, data).status;
-      return { kind: 'orchestrator', nodeId, state: s?.state ?? 0, version: s?.version ?? '', detail: s?.detail ?? '', at };
+      return {
+        kind: 'orchestrator',
+        nodeId,
+        state: s?.state ?? 0,
+        version: s?.version ?? '',
+        detail: s?.detail ?? '',
+        at,
+      };
     }
   } catch (err) {
     return String((err as Error).message);
   }
   return { kind: 'seen', nodeId, at };
 }
-

@@ -30,8 +30,16 @@ export class FleetStateStore {
   static async open(nc: NatsConnection, replicas: number): Promise<FleetStateStore> {
     const kvm = new Kvm(nc);
     const [state] = await Promise.all([
-      openOrCreate(kvm, KV_FLEET_STATE, { history: 5, replicas, description: 'Outpost fleet: rollouts and label overrides' }),
-      openOrCreate(kvm, KV_FLEET_LEASES, { history: 1, replicas, description: 'Outpost fleet: rollout leases' }),
+      openOrCreate(kvm, KV_FLEET_STATE, {
+        history: 5,
+        replicas,
+        description: 'Outpost fleet: rollouts and label overrides',
+      }),
+      openOrCreate(kvm, KV_FLEET_LEASES, {
+        history: 1,
+        replicas,
+        description: 'Outpost fleet: rollout leases',
+      }),
     ]);
     return new FleetStateStore(state);
   }
@@ -46,9 +54,12 @@ export class FleetStateStore {
       if (!entry || entry.operation !== 'PUT') continue;
       const stored = JSON.parse(utf8.decode(entry.value)) as Stored<unknown>;
       if (stored.version !== VALUE_VERSION)
-        throw new Error(`${KV_FLEET_STATE} ${key} has version ${stored.version}; this service reads ${VALUE_VERSION}`);
+        throw new Error(
+          `${KV_FLEET_STATE} ${key} has version ${stored.version}; this service reads ${VALUE_VERSION}`,
+        );
       if (key.startsWith('rollout.')) rollouts.push(stored.data as RolloutRecord);
-      else if (key.startsWith('labels.')) labels.set(key.slice('labels.'.length), stored.data as Record<string, string>);
+      else if (key.startsWith('labels.'))
+        labels.set(key.slice('labels.'.length), stored.data as Record<string, string>);
     }
     return { rollouts, labels };
   }

@@ -64,7 +64,7 @@ export const orchestratorSettings = {
     default: '',
     pattern: /^([A-Za-z0-9_-]{1,64})?$/,
     description:
-      "the hub's JetStream domain (\"hub\") to take rollout leases in its fleet_leases bucket through the leaf link, so the limit holds across the fleet; empty: KV edge_status of this node's server",
+      'the hub\'s JetStream domain ("hub") to take rollout leases in its fleet_leases bucket through the leaf link, so the limit holds across the fleet; empty: KV edge_status of this node\'s server',
   },
   historyLength: {
     kind: 'int',
