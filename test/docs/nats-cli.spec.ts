@@ -158,6 +158,8 @@ describe('docs/nats-cli.md, every sample executed', () => {
         OUTPOST_NODE_HEARTBEAT_INTERVAL_MS: '500',
         OUTPOST_NODE_REQUIRED_AGENTS: apis.map((a) => a.agent).join(','),
         OUTPOST_UPDATE_TRUSTED_KEYS: keys.publicBase64,
+        // One server, not a hub cluster of three: the fleet service's buckets have one replica.
+        OUTPOST_FLEET_REPLICAS: '1',
         // No maintenance window of the cookbook is long enough, so the orchestrator downloads and
         // waits, whatever the time of day the test runs at.
         OUTPOST_ORCHESTRATOR_EXPECTED_UPDATE_MINUTES: '1440',
