@@ -21,7 +21,16 @@ import { JsonLogger, startSuite, type RunningSuite } from '@outpost/agent-runtim
 import { FleetAgent } from '@outpost/agent-fleet';
 import { hubLeaseBucket, RolloutLeases } from '@outpost/agent-orchestrator';
 import { nodeKvm, provisionFleetEvents } from '@outpost/bus';
-import { HUB_DOMAIN, KV_DESIRED, KV_FLEET_LEASES, KV_FLEET_STATE, kvKeys } from '@outpost/contracts';
+import { provisionAsAdmin, readSeedFile, writeNatsConfig } from '@outpost/nats-config';
+import { nkeyAuthenticator } from '@nats-io/nats-core';
+import {
+  HUB_DOMAIN,
+  inboxPrefixOf,
+  KV_DESIRED,
+  KV_FLEET_LEASES,
+  KV_FLEET_STATE,
+  kvKeys,
+} from '@outpost/contracts';
 import {
   connectTo,
   eventually,
@@ -44,6 +53,8 @@ const NODES = {
 type Id = keyof typeof NODES;
 const IDS = Object.keys(NODES) as Id[];
 const SLOW = 240_000;
+/** A leaf rendered by the production renderer (nkey users per agent), for the lease permissions. */
+const PROD = 'o-1';
 const json = (m: Msg) => JSON.parse(new TextDecoder().decode(m.data));
 
 const MANIFEST = (version: string) => ({
@@ -79,6 +90,8 @@ describe('the fleet control plane on a hub with leaf nodes', () => {
   let suite: RunningSuite | undefined;
   let env: NodeJS.ProcessEnv;
   const reboots: RebootLog = [];
+  let certs: FleetCerts;
+  let leafPorts: number[];
 
   const req = async (verb: string, body: unknown = {}) => {
     const m = await hubNc.request(`edge.hub.fleet.cmd.${verb}`, JSON.stringify(body), { timeout: 10_000 });
@@ -89,7 +102,7 @@ describe('the fleet control plane on a hub with leaf nodes', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'outpost-fleet-ctl-'));
-    const certs = await makeFleetCerts(dir, IDS);
+    certs = await makeFleetCerts(dir, [...IDS, PROD]);
     const members = await Promise.all(
       [1, 2, 3].map(async (i) => ({
         serverName: `hub-${i}`,
@@ -98,6 +111,7 @@ describe('the fleet control plane on a hub with leaf nodes', () => {
       })),
     );
     const routes = members.map((m) => m.clusterPort);
+    leafPorts = members.map((m) => m.leafPort);
     hub.push(
       ...(await Promise.all(
         members.map((m) =>
@@ -330,6 +344,50 @@ describe('the fleet control plane on a hub with leaf nodes', () => {
           leaseOf('b-2').acquire('dead-test-2', 1, 'b-2', '1.0', 1_500, Date.now()),
         ).rejects.toThrow();
       });
+    },
+    SLOW,
+  );
+
+  it(
+    "on a node rendered for production, the orchestrator's user may take hub leases and other agents may not",
+    async () => {
+      const rendered = await writeNatsConfig({
+        nodeId: PROD,
+        outDir: join(dir, `${PROD}-nats`),
+        storeDir: join(dir, `${PROD}-js`),
+        mode: 'split',
+        domain: PROD,
+        leaf: {
+          urls: leafPorts.map((p) => `tls://127.0.0.1:${p}`),
+          tls: { caFile: certs.ca, certFile: certs.nodes[PROD].cert, keyFile: certs.nodes[PROD].key },
+        },
+      });
+      const server = await startNatsServer({ configFile: rendered.configFile });
+      try {
+        const seed = (user: string) => join(rendered.credsDir, `${user}.nk`);
+        await provisionAsAdmin(server.url, seed('admin'));
+        const as = async (user: string) => {
+          const nc = await connectTo(server, {
+            authenticator: nkeyAuthenticator(await readSeedFile(seed(user))),
+            inboxPrefix: inboxPrefixOf(user),
+          });
+          conns.push(nc);
+          return new RolloutLeases(hubLeaseBucket(nc, HUB_DOMAIN, 2_000));
+        };
+        const orchestrator = await as('orchestrator');
+        const got = await eventually(async () => {
+          const r = await orchestrator.acquire('prod-test', 1, PROD, '1.0', 60_000, Date.now());
+          expect(r.ok).toBe(true);
+          return r;
+        }, 30_000);
+        if (got.ok) await orchestrator.release('prod-test', got.slot, PROD);
+        const kv = await new Kvm(hubNc).open(KV_FLEET_LEASES);
+        expect((await kv.get(kvKeys.rolloutLease('prod-test', 0)))?.operation).toBe('DEL');
+        const telemetry = await as('telemetry');
+        await expect(telemetry.acquire('prod-test', 1, PROD, '1.0', 60_000, Date.now())).rejects.toThrow();
+      } finally {
+        await server.stop();
+      }
     },
     SLOW,
   );

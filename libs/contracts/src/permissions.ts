@@ -9,7 +9,14 @@
  * `{node}` for the node id and may use NATS wildcards (`*`, `>`).
  */
 import type { AgentId } from './agents.js';
-import { KV_DESIRED, KV_STATUS, OBS_BUFFER_SINKS, obsBufferNames } from './storage.js';
+import {
+  HUB_DOMAIN,
+  KV_DESIRED,
+  KV_FLEET_LEASES,
+  KV_STATUS,
+  OBS_BUFFER_SINKS,
+  obsBufferNames,
+} from './storage.js';
 
 /** A catalog pattern of another agent: `<agent>.cmd.<verb>` or `<agent>.evt.<name>`. */
 export type CommandPattern = `${AgentId}.cmd.${string}`;
@@ -20,7 +27,9 @@ export const ALL_STATUSES = '*.status';
 export type KvAccess = 'read' | 'write' | 'watch';
 
 export interface KvGrant {
-  readonly bucket: typeof KV_DESIRED | typeof KV_STATUS;
+  readonly bucket: typeof KV_DESIRED | typeof KV_STATUS | typeof KV_FLEET_LEASES;
+  /** The JetStream domain of the bucket when it is not the node's own (the hub's: reached through the leaf). */
+  readonly domain?: string;
   /** Key template: `{node}` stands for the node id; NATS wildcards allowed. */
   readonly key: string;
   /** read: get by key; write: put/create/update/delete; watch: watch or list keys (an ordered consumer). */
@@ -95,6 +104,8 @@ export const AGENT_PERMISSIONS: Readonly<Record<AgentId, AgentGrants>> = {
       { bucket: KV_STATUS, key: '{node}.orchestrator.history', access: ['write'] },
       // Fleet rollout leases are shared by the orchestrators of a group: compare-and-set on rollout.<group>.lease-<n>.
       { bucket: KV_STATUS, key: 'rollout.*.*', access: ['read', 'write'] },
+      // The same leases in the hub's fleet_leases (setting leaseDomain: "hub"), so the limit holds across leaf nodes.
+      { bucket: KV_FLEET_LEASES, domain: HUB_DOMAIN, key: 'rollout.*.*', access: ['read', 'write'] },
     ],
   },
   telemetry: {

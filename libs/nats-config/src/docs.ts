@@ -20,7 +20,8 @@ export function renderPermissionsTable(table: PermissionTable = AGENT_PERMISSION
       const kv =
         [
           ...g.kv.map(
-            (k) => `${code(k.bucket)} ${code(k.key.replaceAll('{node}', '<node>'))} ${k.access.join(', ')}`,
+            (k) =>
+              `${code(k.bucket)}${k.domain ? ` (domain ${k.domain})` : ''} ${code(k.key.replaceAll('{node}', '<node>'))} ${k.access.join(', ')}`,
           ),
           ...(g.streams ?? []).map(
             (st) => `stream ${code(st.stream)} on ${code(st.subject.replaceAll('{node}', '<node>'))} (own)`,

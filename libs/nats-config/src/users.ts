@@ -113,18 +113,22 @@ export function permissionsFor(
  *   watch/keys  $JS.API.CONSUMER.CREATE.KV_<bucket>.<name>.$KV.<bucket>.<key>  (ordered push consumer,
  *               named oc_<nuid>_<n>, filtered on the key, delivered to the user's inbox), and
  *               $JS.API.CONSUMER.INFO.KV_<bucket>.* (keys() reads its consumer's pending count)
+ * A bucket in another JetStream domain (the hub's, through the leaf link) is reached under that domain's
+ * API prefix $JS.<domain>.API, writes included ($JS.<domain>.API.$KV.<bucket>.<key>), and bound there.
  */
 export function kvSubjects(grants: readonly KvGrant[]): string[] {
   const out = new Set<string>();
-  for (const { bucket, key, access } of grants) {
+  for (const { bucket, key, access, domain } of grants) {
+    const api = domain ? `$JS.${domain}.API` : '$JS.API';
     const stream = `KV_${bucket}`;
     const subject = `$KV.${bucket}.${key}`;
-    if (access.includes('read')) out.add(`$JS.API.DIRECT.GET.${stream}.${subject}`);
-    if (access.includes('write')) out.add(subject);
+    if (domain) out.add(`${api}.STREAM.INFO.${stream}`);
+    if (access.includes('read')) out.add(`${api}.DIRECT.GET.${stream}.${subject}`);
+    if (access.includes('write')) out.add(domain ? `${api}.${subject}` : subject);
     if (access.includes('watch')) {
-      out.add(`$JS.API.CONSUMER.CREATE.${stream}.*.${subject}`);
+      out.add(`${api}.CONSUMER.CREATE.${stream}.*.${subject}`);
       // keys() asks its consumer's info (names are random: one token, not scoped to the key).
-      out.add(`$JS.API.CONSUMER.INFO.${stream}.*`);
+      out.add(`${api}.CONSUMER.INFO.${stream}.*`);
     }
   }
   return [...out];

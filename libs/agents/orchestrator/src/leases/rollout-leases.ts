@@ -9,7 +9,7 @@
  * node that cannot reach the hub fails to acquire and does not install.
  */
 import type { NatsConnection } from '@nats-io/nats-core';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { KV_FLEET_LEASES, kvKeys } from '@outpost/contracts';
 import { chooseLeaseSlot, earliestExpiry, parseLease, type LeaseSlot } from '../domain/lease.js';
@@ -19,9 +19,18 @@ const utf8 = new TextDecoder();
 
 export type Acquired = { ok: true; slot: number } | { ok: false; reason: string; retryAt?: number };
 
-/** The hub's lease bucket through the leaf link; opened on each use (a link that was down may be back). */
+/**
+ * The hub's lease bucket through the leaf link, bound on each use (a link that was down may be back):
+ * one stream lookup, then reads by direct get on the key's subject, as the node's own buckets are read
+ * (the permissions name exactly those subjects under $JS.<domain>.API).
+ */
 export function hubLeaseBucket(nc: NatsConnection, domain: string, timeoutMs = 5_000): () => Promise<KV> {
-  return () => new Kvm(jetstream(nc, { domain, timeout: timeoutMs })).open(KV_FLEET_LEASES);
+  return async () => {
+    const jsm = await jetstreamManager(nc, { domain, timeout: timeoutMs, checkAPI: false });
+    const info = await jsm.streams.info(`KV_${KV_FLEET_LEASES}`);
+    const kvm = new Kvm(jetstream(nc, { domain, timeout: timeoutMs }));
+    return kvm.open(KV_FLEET_LEASES, { allow_direct: info.config.allow_direct === true });
+  };
 }
 
 export class RolloutLeases {

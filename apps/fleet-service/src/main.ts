@@ -1,4 +1,4 @@
-/** The fleet agent as its own process (systemd unit outpost-fleet-agent.service). */
+/** The fleet service on a hub member, as its own process (systemd unit outpost-fleet-service.service). */
 import { FleetAgent } from '@outpost/agent-fleet';
 import { runMain } from '@outpost/agent-runtime';
 
