@@ -126,7 +126,15 @@ export const AGENT_PERMISSIONS: Readonly<Record<AgentId, AgentGrants>> = {
     // Offline buffers while an exporter is away (storage.ts obsBufferNames).
     streams: OBS_BUFFER_SINKS.map((sink) => obsBufferNames('{node}', sink)),
   },
-  fleet: { calls: [], listens: [], kv: [] },
+  // The hub's fleet service (node id "hub"): it reads every node's heartbeats and orchestrator states
+  // from the hub's FLEET_EVENTS and writes each chosen node's desired update into that node's own domain
+  // ($JS.<node>.API). The hub template has no users, so on a hub this row documents what a hub with
+  // accounts must grant it (docs/agents/fleet.md).
+  fleet: {
+    calls: [],
+    listens: ['node.evt.heartbeat', 'orchestrator.evt.state'],
+    kv: [{ bucket: KV_DESIRED, domain: '*', key: '*.update', access: ['write'] }],
+  },
   // @outpost-generator:permissions
 };
 
