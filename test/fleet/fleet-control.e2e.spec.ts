@@ -10,7 +10,10 @@
  * node expiring; a node that cannot reach the hub taking no lease.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -41,6 +44,7 @@ import {
   type FleetCerts,
   type NatsServerHandle,
 } from '@outpost/testing';
+import { ROOT } from '../e2e/app-process.js';
 import { hubConfig } from './fleet-config.js';
 import { SimNode, type RebootLog } from './sim-node.js';
 
@@ -55,6 +59,7 @@ const IDS = Object.keys(NODES) as Id[];
 const SLOW = 240_000;
 /** A leaf rendered by the production renderer (nkey users per agent), for the lease permissions. */
 const PROD = 'o-1';
+const execFileP = promisify(execFile);
 const json = (m: Msg) => JSON.parse(new TextDecoder().decode(m.data));
 
 const MANIFEST = (version: string) => ({
@@ -388,6 +393,46 @@ describe('the fleet control plane on a hub with leaf nodes', () => {
       } finally {
         await server.stop();
       }
+    },
+    SLOW,
+  );
+
+  it(
+    'outpostctl against the hub: nodes by selector, one node, the hub leases, rollouts',
+    async () => {
+      const main = join(ROOT, 'apps/outpostctl/dist/main.js');
+      if (!existsSync(main)) throw new Error(`${main} is missing: npm run build first`);
+      const ctl = async (...args: string[]) => {
+        const { stdout } = await execFileP(
+          process.execPath,
+          [main, '--server', hub[0].url, '--json', ...args],
+          {
+            env: { ...process.env, NATS_URL: '' },
+          },
+        );
+        return JSON.parse(stdout);
+      };
+      const paris = await ctl('nodes', '--selector', 'site=paris');
+      expect(paris.nodes.map((n: { nodeId: string }) => n.nodeId)).toEqual(['p-1', 'p-2']);
+      expect((await ctl('node', 'b-1')).node).toMatchObject({ nodeId: 'b-1', runningVersion: '2.0.0' });
+      const leases = (await ctl('leases')).leases;
+      expect(leases).toEqual(
+        expect.arrayContaining([expect.objectContaining({ group: 'dead-test', holder: 'b-2' })]),
+      );
+      expect((await ctl('rollout', 'status', 'r2')).rollout).toMatchObject({
+        state: 'ROLLOUT_STATE_COMPLETED',
+      });
+      expect((await ctl('rollout', 'list')).rollouts.map((r: { id: string }) => r.id).sort()).toEqual([
+        'r2',
+        'r3',
+      ]);
+      await expect(ctl('rollout', 'pause', 'nope')).rejects.toMatchObject({ code: 3 });
+      const spec = join(dir, 'r4.json');
+      await writeFile(
+        spec,
+        JSON.stringify({ id: 'r4', selector: 'site=rome', update: { manifest: MANIFEST('4.0.0') } }),
+      );
+      await expect(ctl('rollout', 'create', '--file', spec)).rejects.toMatchObject({ code: 3 });
     },
     SLOW,
   );
