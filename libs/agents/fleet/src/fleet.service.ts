@@ -42,6 +42,7 @@ import { AGENT_LOGGER, AGENT_SETTINGS, StatusReporter, type SettingsOf } from '@
 import type { fleetSettings } from './config/fleet.settings.js';
 import {
   applyHeartbeat,
+  desiredVersions,
   applyOrchestrator,
   applySeen,
   effectiveLabels,
@@ -136,8 +137,11 @@ export class FleetService implements OnApplicationBootstrap, OnModuleDestroy {
     if (limit > 1000) throw new ContractError(ErrorCode.INVALID_ARGUMENT, `limit ${limit} is not 1..1000`);
     const page = queryInventory(this.nodes.values(), parsed.selector, limit, req.pageToken);
     const now = Date.now();
+    const desired = desiredVersions(this.rollouts.values());
     return create(FleetNodesReplySchema, {
-      nodes: page.records.map((r) => nodeMessage(r, now, this.settings.nodeStaleMs)),
+      nodes: page.records.map((r) =>
+        nodeMessage({ ...r, desiredVersion: desired.get(r.nodeId) ?? '' }, now, this.settings.nodeStaleMs),
+      ),
       nextPageToken: page.nextPageToken,
       total: page.total,
     });
@@ -146,7 +150,8 @@ export class FleetService implements OnApplicationBootstrap, OnModuleDestroy {
   node(nodeId: string): FleetNode {
     const r = this.nodes.get(nodeId);
     if (!r) throw new ContractError(ErrorCode.NOT_FOUND, `node ${nodeId} is not in the inventory`);
-    return nodeMessage(r, Date.now(), this.settings.nodeStaleMs);
+    const desiredVersion = desiredVersions(this.rollouts.values()).get(nodeId) ?? '';
+    return nodeMessage({ ...r, desiredVersion }, Date.now(), this.settings.nodeStaleMs);
   }
 
   setLabels(req: FleetLabelsRequest): Promise<FleetNode> {
@@ -308,8 +313,6 @@ export class FleetService implements OnApplicationBootstrap, OnModuleDestroy {
       const js = jetstream(this.client.connection, { domain: nodeId, timeout: this.settings.writeTimeoutMs });
       const kv = await new Kvm(js).open(KV_DESIRED);
       await kv.put(kvKeys.desiredUpdate(nodeId), encodeJsonText(DesiredUpdateSchema, desired));
-      const rec = this.nodes.get(nodeId);
-      if (rec) this.nodes.set(nodeId, { ...rec, desiredVersion: r.version });
       this.logger.log(`rollout ${r.id}: desired ${r.version} written to ${nodeId}`, LOG);
       return true;
     } catch (err) {

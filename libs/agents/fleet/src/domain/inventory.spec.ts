@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import {
   applyHeartbeat,
   applyOrchestrator,
+  desiredVersions,
   effectiveLabels,
   emptyRecord,
   isOnline,
@@ -85,4 +86,43 @@ describe('inventory', () => {
       expect(page.total).toBe(total);
     },
   );
+});
+
+describe('desired versions from rollouts', () => {
+  const rollout = (version: string, createdAt: number, written: Record<string, boolean>) => ({
+    id: version,
+    version,
+    selector: '',
+    strategy: {
+      canaryCount: 0,
+      batches: [],
+      successThresholdPercent: 100,
+      groupBy: '',
+      maxUnavailable: 0,
+      nodeDeadlineMs: 1,
+    },
+    state: 'RUNNING' as const,
+    batch: 0,
+    batchCount: 1,
+    reason: '',
+    tolerated: {},
+    createdAt,
+    updatedAt: createdAt,
+    targets: Object.entries(written).map(([nodeId, w]) => ({
+      nodeId,
+      batch: 0,
+      phase: 'ASSIGNED' as const,
+      group: '',
+      written: w,
+      detail: '',
+    })),
+  });
+
+  it('takes the newest rollout whose write reached each node', () => {
+    const got = desiredVersions([
+      rollout('3.0', 30, { a: true, b: false }),
+      rollout('2.0', 20, { a: true, b: true, c: true }),
+    ]);
+    expect(Object.fromEntries(got)).toEqual({ a: '3.0', b: '2.0', c: '2.0' });
+  });
 });

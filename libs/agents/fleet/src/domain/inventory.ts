@@ -4,7 +4,7 @@
  * label selector in pages ordered by node id, and what a node's record says about one rollout's version.
  */
 import { matches, type Selector } from './selector.js';
-import type { Observation } from './rollout.js';
+import type { Observation, RolloutRecord } from './rollout.js';
 
 /** The orchestrator's states as the contract numbers them (outpost.orchestrator.v1.OrchestrationState). */
 export const ORCH = { COMMITTED: 7, ROLLED_BACK: 9, FAILED: 10, HALTED: 11 } as const;
@@ -114,4 +114,12 @@ export function queryInventory(
   const page = all.slice(from, from + limit);
   const more = from + limit < all.length;
   return { records: page, nextPageToken: more ? page[page.length - 1].nodeId : '', total: all.length };
+}
+
+/** The version each node was last given by a rollout (the newest rollout whose write reached it). */
+export function desiredVersions(rollouts: Iterable<RolloutRecord>): Map<string, string> {
+  const out = new Map<string, string>();
+  const byAge = [...rollouts].sort((a, b) => a.createdAt - b.createdAt);
+  for (const r of byAge) for (const t of r.targets) if (t.written) out.set(t.nodeId, r.version);
+  return out;
 }
