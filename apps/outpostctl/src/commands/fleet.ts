@@ -103,7 +103,7 @@ function writeRollout(ctx: CommandContext, r: Rollout): void {
     writeJson(ctx.io, { rollout: toJson(RolloutSchema, r) });
     return;
   }
-  const count = (p: TargetPhase) => r.targets.filter((t) => t.phase === p).length;
+  const count = (p: TargetPhase) => r.phaseCounts[TargetPhase[p]] ?? 0;
   ctx.io.stdout.write(
     block(`rollout ${r.id}`, [
       ['version', r.version],
@@ -113,10 +113,14 @@ function writeRollout(ctx: CommandContext, r: Rollout): void {
       ['reason', r.reason || '-'],
       [
         'nodes',
-        `${r.targets.length}: ${count(TargetPhase.SUCCEEDED)} succeeded, ${count(TargetPhase.ASSIGNED)} assigned, ${count(TargetPhase.FAILED) + count(TargetPhase.TIMED_OUT)} failed, ${count(TargetPhase.WAITING)} waiting`,
+        `${r.targetTotal}: ${count(TargetPhase.SUCCEEDED)} succeeded, ${count(TargetPhase.ASSIGNED)} assigned, ${count(TargetPhase.FAILED) + count(TargetPhase.TIMED_OUT)} failed, ${count(TargetPhase.WAITING)} waiting`,
       ],
     ]),
   );
+  if (r.targets.length < r.targetTotal)
+    ctx.io.stdout.write(
+      `the first ${r.targets.length} of ${r.targetTotal} nodes (--json and the fleet API page them):\n`,
+    );
   if (r.targets.length) {
     ctx.io.stdout.write(
       table(

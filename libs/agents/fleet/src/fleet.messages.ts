@@ -65,8 +65,14 @@ export function strategyFromMessage(s: RolloutStrategy | undefined): Strategy {
   };
 }
 
-export function rolloutMessage(r: RolloutRecord, withTargets = true): Rollout {
+/** Targets in one message at most (a NATS message is at most 1 MiB by default). */
+export const TARGET_PAGE = 1000;
+
+/** The rollout, with the targets from `offset` (at most `limit`; 0: none). */
+export function rolloutMessage(r: RolloutRecord, offset = 0, limit = TARGET_PAGE): Rollout {
   const s = r.strategy;
+  const counts: Record<string, number> = {};
+  for (const t of r.targets) counts[t.phase] = (counts[t.phase] ?? 0) + 1;
   return create(RolloutSchema, {
     id: r.id,
     version: r.version,
@@ -83,18 +89,18 @@ export function rolloutMessage(r: RolloutRecord, withTargets = true): Rollout {
     batch: r.batch,
     batchCount: r.batchCount,
     reason: r.reason,
-    targets: withTargets
-      ? r.targets.map((t) => ({
-          nodeId: t.nodeId,
-          batch: t.batch,
-          phase: PHASE[t.phase],
-          group: t.group,
-          assignedAt: ts(t.assignedAt),
-          doneAt: ts(t.doneAt),
-          written: t.written,
-          detail: t.detail,
-        }))
-      : [],
+    targets: r.targets.slice(offset, offset + Math.min(limit, TARGET_PAGE)).map((t) => ({
+      nodeId: t.nodeId,
+      batch: t.batch,
+      phase: PHASE[t.phase],
+      group: t.group,
+      assignedAt: ts(t.assignedAt),
+      doneAt: ts(t.doneAt),
+      written: t.written,
+      detail: t.detail,
+    })),
+    targetTotal: r.targets.length,
+    phaseCounts: counts,
     createdAt: ts(r.createdAt),
     updatedAt: ts(r.updatedAt),
   });

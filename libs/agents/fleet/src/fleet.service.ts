@@ -36,6 +36,7 @@ import {
   type Rollout,
   type RolloutCreateRequest,
   type RolloutListReply,
+  type RolloutRequest,
 } from '@outpost/contracts';
 import { BusClient } from '@outpost/bus';
 import { AGENT_LOGGER, AGENT_SETTINGS, StatusReporter, type SettingsOf } from '@outpost/agent-runtime';
@@ -64,7 +65,7 @@ import {
   type RolloutRecord,
 } from './domain/rollout.js';
 import { isLabelKey, parseSelector } from './domain/selector.js';
-import { nodeMessage, rolloutMessage, strategyFromMessage } from './fleet.messages.js';
+import { nodeMessage, rolloutMessage, strategyFromMessage, TARGET_PAGE } from './fleet.messages.js';
 import { FleetStateStore } from './state/fleet-state.store.js';
 
 type Settings = SettingsOf<typeof fleetSettings>;
@@ -241,13 +242,16 @@ export class FleetService implements OnApplicationBootstrap, OnModuleDestroy {
     });
   }
 
-  rollout(id: string): Rollout {
-    return rolloutMessage(this.requireRollout(id));
+  rollout(req: RolloutRequest): Rollout {
+    const limit = req.targetLimit === 0 ? TARGET_PAGE : req.targetLimit;
+    if (limit > TARGET_PAGE)
+      throw new ContractError(ErrorCode.INVALID_ARGUMENT, `targetLimit ${limit} is not 1..${TARGET_PAGE}`);
+    return rolloutMessage(this.requireRollout(req.id), req.targetOffset, limit);
   }
 
   list(): RolloutListReply {
     const all = [...this.rollouts.values()].sort((a, b) => b.createdAt - a.createdAt);
-    return create(RolloutListReplySchema, { rollouts: all.map((r) => rolloutMessage(r, false)) });
+    return create(RolloutListReplySchema, { rollouts: all.map((r) => rolloutMessage(r, 0, 0)) });
   }
 
   operate(id: string, action: Action): Promise<Rollout> {
@@ -328,7 +332,8 @@ export class FleetService implements OnApplicationBootstrap, OnModuleDestroy {
   private async save(r: RolloutRecord): Promise<void> {
     await this.requireStore().saveRollout(r);
     this.rollouts.set(r.id, r);
-    this.client.publish(FleetApi.evt.rollout, { rollout: rolloutMessage(r) });
+    const withTargets = r.targets.length <= TARGET_PAGE ? TARGET_PAGE : 0;
+    this.client.publish(FleetApi.evt.rollout, { rollout: rolloutMessage(r, 0, withTargets) });
   }
 
   private requireRollout(id: string): RolloutRecord {

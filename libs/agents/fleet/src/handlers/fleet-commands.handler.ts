@@ -38,7 +38,7 @@ export class FleetCommandsHandler {
 
   @Command(FleetApi.cmd.rolloutStatus)
   rolloutStatus(req: Req<'rolloutStatus'>): Rep<'rolloutStatus'> {
-    return this.service.rollout(req.id);
+    return this.service.rollout(req);
   }
 
   @Command(FleetApi.cmd.rolloutList)

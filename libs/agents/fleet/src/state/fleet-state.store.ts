@@ -1,10 +1,12 @@
 /**
  * The fleet service's durable state, in the hub's own JetStream (domain hub), so it survives kill -9 of
  * the service and a restart of the hub: KV fleet_state holds every rollout (rollout.<id>) and the hub's
- * label overrides of each node (labels.<nodeId>), each value versioned ({version: 1, data}). The bucket
+ * label overrides of each node (labels.<nodeId>), each value versioned ({version: 1, data}) and gzipped
+ * (a 10,000-node rollout is ~1.5 MB of JSON, over the 1 MiB a NATS message may be by default). The bucket
  * fleet_leases, created here too, holds the rollout leases the nodes' orchestrators take through their
  * leaf links. Writes are serialised by the service; a put replaces the whole record.
  */
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Kvm, type KV } from '@nats-io/kv';
 import { fleetKeys, KV_FLEET_LEASES, KV_FLEET_STATE } from '@outpost/contracts';
@@ -52,7 +54,7 @@ export class FleetStateStore {
     for (const key of keys) {
       const entry = await this.kv.get(key);
       if (!entry || entry.operation !== 'PUT') continue;
-      const stored = JSON.parse(utf8.decode(entry.value)) as Stored<unknown>;
+      const stored = JSON.parse(utf8.decode(unpack(entry.value))) as Stored<unknown>;
       if (stored.version !== VALUE_VERSION)
         throw new Error(
           `${KV_FLEET_STATE} ${key} has version ${stored.version}; this service reads ${VALUE_VERSION}`,
@@ -65,13 +67,13 @@ export class FleetStateStore {
   }
 
   async saveRollout(r: RolloutRecord): Promise<void> {
-    await this.kv.put(fleetKeys.rollout(r.id), JSON.stringify({ version: VALUE_VERSION, data: r }));
+    await this.kv.put(fleetKeys.rollout(r.id), pack({ version: VALUE_VERSION, data: r }));
   }
 
   /** Creates the rollout's key; false when a rollout of that id exists. */
   async createRollout(r: RolloutRecord): Promise<boolean> {
     try {
-      await this.kv.create(fleetKeys.rollout(r.id), JSON.stringify({ version: VALUE_VERSION, data: r }));
+      await this.kv.create(fleetKeys.rollout(r.id), pack({ version: VALUE_VERSION, data: r }));
       return true;
     } catch (err) {
       if (/wrong last sequence|key exists/i.test(String((err as Error).message))) return false;
@@ -80,8 +82,17 @@ export class FleetStateStore {
   }
 
   async saveLabels(nodeId: string, overrides: Record<string, string>): Promise<void> {
-    await this.kv.put(fleetKeys.labels(nodeId), JSON.stringify({ version: VALUE_VERSION, data: overrides }));
+    await this.kv.put(fleetKeys.labels(nodeId), pack({ version: VALUE_VERSION, data: overrides }));
   }
+}
+
+function pack(value: Stored<unknown>): Uint8Array {
+  return gzipSync(JSON.stringify(value));
+}
+
+/** Gzipped JSON (a value written by this store), or plain JSON (one an operator put by hand). */
+function unpack(bytes: Uint8Array): Uint8Array {
+  return bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes;
 }
 
 async function openOrCreate(
