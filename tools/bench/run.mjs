@@ -9,6 +9,10 @@
 //      publishes nothing.
 //   4. the observability agent: CPU and RSS collecting every host input at 10 s, and export
 //      throughput of buffered data after an outage (tools/bench/observability.mjs).
+//   5. the hub's fleet service against 1,000 / 5,000 / 10,000 simulated nodes: inventory ingest, query
+//      latency, a one-batch rollout's desired writes and completion, RSS and CPU, and their growth per
+//      node (tools/bench/fleet.mjs). Target: per-node growth <= 2x at the largest size (linear, not
+//      quadratic).
 // Set BENCH_STRICT=1 to exit non-zero when a target is missed.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -19,6 +23,7 @@ import { eventually, simulatedNodeEnv, startNatsServer } from '@outpost/testing'
 import { scanOnce } from '@outpost/agent-hardware';
 import { installImageFile } from '@outpost/agent-update';
 import { benchObservability } from './observability.mjs';
+import { benchFleet, fleetGrowthOk } from './fleet.mjs';
 import { openSync, closeSync, writeSync, ftruncateSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -249,7 +254,9 @@ async function main() {
     const obsDir = mkdtempSync(join(tmpdir(), 'outpost-bench-obs-'));
     await benchObservability({ root, nats, nc, env: suiteEnv(obsDir, nats), nodeIdOf, dir: obsDir, launch });
     rmSync(obsDir, { recursive: true, force: true });
-    if (process.env.BENCH_STRICT === '1' && !ok) process.exitCode = 1;
+    // --- fleet service ---
+    const fleetOk = fleetGrowthOk(await benchFleet());
+    if (process.env.BENCH_STRICT === '1' && (!ok || !fleetOk)) process.exitCode = 1;
   } finally {
     for (const c of children) c.kill('SIGKILL');
     await nc.close();

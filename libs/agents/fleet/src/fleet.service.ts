@@ -59,7 +59,7 @@ import {
   leaseGroup,
   operate,
   planRollout,
-  recordWrite,
+  recordWrites,
   type Action,
   type Observation,
   type RolloutRecord,
@@ -301,7 +301,7 @@ export class FleetService implements OnApplicationBootstrap, OnModuleDestroy {
         (await this.writeDesired(next, e.nodeId, e.group)) ? e.nodeId : undefined,
       ),
     );
-    for (const nodeId of writes) if (nodeId) next = recordWrite(next, nodeId, Date.now());
+    next = recordWrites(next, new Set(writes.filter((w): w is string => w !== undefined)), Date.now());
     if (next !== r) await this.save(next);
   }
 

@@ -7,7 +7,7 @@ import {
   IllegalTransition,
   operate,
   planRollout,
-  recordWrite,
+  recordWrites,
   type InventoryNode,
   type Observation,
   type RolloutRecord,
@@ -86,7 +86,7 @@ describe('decide', () => {
     const d = decide(plan(), obs({}), T0);
     expect(phases(d.next)).toMatchObject({ n4: 'ASSIGNED', n1: 'WAITING', n2: 'WAITING' });
     expect(d.effects).toEqual([{ kind: 'write-desired', nodeId: 'n4', group: '' }]);
-    const written = recordWrite(d.next, 'n4', T0 + 1);
+    const written = recordWrites(d.next, new Set(['n4']), T0 + 1);
     const again = decide(written, obs({}), T0 + 2);
     expect(again.effects).toEqual([]);
     expect(again.changed).toBe(false);

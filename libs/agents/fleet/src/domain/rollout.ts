@@ -6,7 +6,7 @@
  * applies an operator's pause, resume or abort through one transition table.
  *
  * Idempotent by construction: deciding twice on the same observations changes nothing the second time,
- * and a write effect is repeated until the service records that it landed (`recordWrite`).
+ * and a write effect is repeated until the service records that it landed (`recordWrites`).
  */
 import { isLabelKey, matches, parseSelector } from './selector.js';
 
@@ -290,13 +290,14 @@ export function decide(r: RolloutRecord, observations: Observations, now: number
   return { next, effects, changed: next !== r };
 }
 
-/** The service wrote the node's desired update into its domain. */
-export function recordWrite(r: RolloutRecord, nodeId: string, now: number): RolloutRecord {
+/** The service wrote these nodes' desired update into their domains (one pass, whatever the count). */
+export function recordWrites(r: RolloutRecord, nodeIds: ReadonlySet<string>, now: number): RolloutRecord {
+  if (nodeIds.size === 0) return r;
   return {
     ...r,
     updatedAt: now,
     targets: r.targets.map((t) =>
-      t.nodeId === nodeId && t.phase === 'ASSIGNED' ? { ...t, written: true } : t,
+      nodeIds.has(t.nodeId) && t.phase === 'ASSIGNED' ? { ...t, written: true } : t,
     ),
   };
 }
