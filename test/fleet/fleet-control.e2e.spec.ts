@@ -27,6 +27,7 @@ import { nodeKvm, provisionFleetEvents } from '@outpost/bus';
 import { provisionAsAdmin, readSeedFile, writeNatsConfig } from '@outpost/nats-config';
 import { nkeyAuthenticator } from '@nats-io/nats-core';
 import {
+  EVENT_STREAM,
   HUB_DOMAIN,
   inboxPrefixOf,
   KV_DESIRED,
@@ -174,6 +175,9 @@ describe('the fleet control plane on a hub with leaf nodes', () => {
     'lists every node by label selector, paginated, with the hub overriding labels',
     async () => {
       await eventually(async () => expect((await req('nodes')).body.total).toBe(4), 60_000);
+      // The fleet service made no node event stream on the hub: it would pull every node's events over
+      // the leaf links a second time (FLEET_EVENTS sources them once).
+      await expect((await jetstreamManager(hubNc)).streams.info(EVENT_STREAM)).rejects.toThrow(/not found/);
       const berlin = (await req('nodes', { selector: 'site=berlin,canary!=true' })).body;
       expect(berlin.nodes.map((n: { nodeId: string }) => n.nodeId)).toEqual(['b-2']);
       expect(berlin.nodes[0]).toMatchObject({

@@ -112,9 +112,10 @@ async function one(n) {
       60_000,
     );
     // The hub's FLEET_EVENTS sources a stream holding the nodes' events, as it sources each node's
-    // EDGE_EVENTS in a fleet; here that is the hub's own EDGE_EVENTS (made by the runtime at start).
+    // EDGE_EVENTS in a fleet; here that stream (SIM_EVENTS) is on the hub itself.
     const jsm = await jetstreamManager(nc);
-    await jsm.streams.add({ name: FLEET_EVENT_STREAM, subjects: [], sources: [{ name: 'EDGE_EVENTS' }] });
+    await jsm.streams.add({ name: 'SIM_EVENTS', subjects: ['edge.*.*.evt.>'], max_msgs_per_subject: 10 });
+    await jsm.streams.add({ name: FLEET_EVENT_STREAM, subjects: [], sources: [{ name: 'SIM_EVENTS' }] });
     // One node first, so that the clock starts once the service reads FLEET_EVENTS.
     nc.publish(
       'edge.sim-warm.node.evt.heartbeat',

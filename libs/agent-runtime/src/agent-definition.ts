@@ -8,6 +8,12 @@ export interface AgentDefinition<S extends SettingsSpec = SettingsSpec> {
   description: string;
   module: Type<unknown>;
   settings: S;
+  /**
+   * Runs on a fleet's hub, not on a node (the fleet service). Without NATS users the runtime then
+   * provisions only the KV buckets on the hub, never the node event stream: its subjects
+   * (edge.*.*.evt.>) would draw every node's events over the leaf links a second time.
+   */
+  hub?: boolean;
 }
 
 export function defineAgent<S extends SettingsSpec>(definition: AgentDefinition<S>): AgentDefinition<S> {

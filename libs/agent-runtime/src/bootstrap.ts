@@ -123,7 +123,10 @@ export async function startSuite(
     // With NATS users, JetStream is provisioned at install time and the agents only bind; a development
     // server without users is provisioned by whoever starts first, as before.
     const anonymous = !nkeySeed && !common.natsUser;
-    const stores = anonymous ? await provisionJetStream(connection) : await openStores(connection);
+    const onHub = definitions.every((d) => d.hub === true);
+    const stores = anonymous
+      ? await provisionJetStream(connection, { events: !onHub })
+      : await openStores(connection);
     const client = new BusClient(connection, { nodeId, defaultTimeoutMs: common.requestTimeoutMs });
     for (const [i, definition] of definitions.entries()) {
       const context: AgentContext = {

@@ -17,6 +17,8 @@ export interface JetStreamLimits {
   eventMaxBytes?: number;
   /** Replicas: 1 on a node; 3 on a hub cluster. */
   replicas?: number;
+  /** Create the event stream (default true); false on a hub, where it would capture every node's events. */
+  events?: boolean;
 }
 
 export interface BusStores {
@@ -30,8 +32,7 @@ export async function provisionJetStream(
   nc: NatsConnection,
   limits: JetStreamLimits = {},
 ): Promise<BusStores> {
-  const jsm = await jetstreamManager(nc);
-  await ensureEventStream(jsm, limits);
+  if (limits.events !== false) await ensureEventStream(await jetstreamManager(nc), limits);
   const kvm = new Kvm(nc);
   const replicas = limits.replicas ?? 1;
   const [desired, status] = await Promise.all([

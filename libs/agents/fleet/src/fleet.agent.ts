@@ -9,4 +9,5 @@ export const FleetAgent = defineAgent({
     'Outpost fleet agent: hub-side fleet control plane: inventory, staged rollouts, rollout leases',
   module: FleetModule,
   settings: fleetSettings,
+  hub: true,
 });
