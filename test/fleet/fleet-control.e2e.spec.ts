@@ -2,11 +2,11 @@
  * The fleet control plane end to end on real nats-servers: a hub of three clustered members (domain
  * "hub", the production hub.conf) and four leaf servers, each in its own JetStream domain joined over
  * mutual TLS, each carrying a lightweight simulated node that speaks the real contracts (sim-node.ts).
- * The fleet service runs on the hub as it does under its unit. Covered: the inventory by label
+ * The fleet service runs on the hub as its unit runs it (the built apps/fleet-service, a process). Covered: the inventory by label
  * selector, paginated; bad input refused with a typed error and nothing written; a rollout with a
  * canary and batches that advances on success, pauses past the failure threshold, resumes, completes;
  * maxUnavailable 1 per site holding across leaves (hub leases); a node cut off mid-rollout that
- * converges when it is back; the rollout surviving a restart of the service; a lease left by a dead
+ * converges when it is back; the rollout surviving kill -9 of the service and a restart of the whole hub; a lease left by a dead
  * node expiring; a node that cannot reach the hub taking no lease.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -20,8 +20,6 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { Msg, NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
-import { JsonLogger, startSuite, type RunningSuite } from '@outpost/agent-runtime';
-import { FleetAgent } from '@outpost/agent-fleet';
 import { hubLeaseBucket, RolloutLeases } from '@outpost/agent-orchestrator';
 import { nodeKvm, provisionFleetEvents } from '@outpost/bus';
 import { provisionAsAdmin, readSeedFile, writeNatsConfig } from '@outpost/nats-config';
@@ -45,7 +43,7 @@ import {
   type FleetCerts,
   type NatsServerHandle,
 } from '@outpost/testing';
-import { ROOT } from '../e2e/app-process.js';
+import { ROOT, startApp, type AppProcess } from '../e2e/app-process.js';
 import { hubConfig } from './fleet-config.js';
 import { SimNode, type RebootLog } from './sim-node.js';
 
@@ -93,7 +91,7 @@ describe('the fleet control plane on a hub with leaf nodes', () => {
   const sims = new Map<Id, SimNode>();
   const conns: NatsConnection[] = [];
   let hubNc: NatsConnection;
-  let suite: RunningSuite | undefined;
+  let fleet: AppProcess | undefined;
   let env: NodeJS.ProcessEnv;
   const reboots: RebootLog = [];
   let certs: FleetCerts;
@@ -103,8 +101,15 @@ describe('the fleet control plane on a hub with leaf nodes', () => {
     const m = await hubNc.request(`edge.hub.fleet.cmd.${verb}`, JSON.stringify(body), { timeout: 10_000 });
     return { body: json(m), code: m.headers?.get('Nats-Service-Error-Code') ?? '' };
   };
-  const startFleet = () =>
-    startSuite([FleetAgent], { env, logger: new JsonLogger({ agent: 'fleet' }, 'error') });
+  /** The built fleet service as its unit runs it (apps/fleet-service), answering once it is up. */
+  const startFleet = async () => {
+    fleet = startApp('fleet-service', env);
+    await eventually(() => req('status'), 60_000);
+  };
+  const killFleet = async () => {
+    fleet?.kill('SIGKILL');
+    await fleet?.exited;
+  };
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'outpost-fleet-ctl-'));
@@ -139,7 +144,7 @@ describe('the fleet control plane on a hub with leaf nodes', () => {
       OUTPOST_FLEET_NODE_STALE_MS: '3000',
       OUTPOST_FLEET_WRITE_TIMEOUT_MS: '1000',
     });
-    suite = await eventually(() => startFleet(), 60_000);
+    await startFleet();
 
     for (const id of IDS) {
       const server = await startNatsServer({
@@ -163,7 +168,7 @@ describe('the fleet control plane on a hub with leaf nodes', () => {
 
   afterAll(async () => {
     for (const s of sims.values()) s.stop();
-    await suite?.stop('test done');
+    await killFleet();
     for (const nc of conns) await nc.close().catch(() => undefined);
     await hubNc?.close();
     for (const l of leaves.values()) await l.stop();
@@ -238,7 +243,7 @@ describe('the fleet control plane on a hub with leaf nodes', () => {
           successThresholdPercent: 100,
           groupBy: 'site',
           maxUnavailable: 1,
-          nodeDeadlineSeconds: 60,
+          nodeDeadlineSeconds: 300,
         },
       });
       expect(created.code).toBe('');
@@ -251,6 +256,9 @@ describe('the fleet control plane on a hub with leaf nodes', () => {
           ['p-2', 2],
         ],
       );
+      // kill -9 of the controller right after the rollout started: it resumes from the hub KV.
+      await killFleet();
+      await startFleet();
       // The canary commits, batch 1 commits, batch 2 has p-1 rolling back: paused.
       await eventually(async () => {
         const r = (await req('rollout-status', { id: 'r2' })).body;
@@ -274,13 +282,21 @@ describe('the fleet control plane on a hub with leaf nodes', () => {
         desiredVersion: '2.0.0',
       });
 
-      // The controller restarts (its state is in the hub KV): the rollout is still paused there.
-      await suite?.stop('restart');
-      suite = await startFleet();
-      await eventually(async () =>
-        expect((await req('rollout-status', { id: 'r2' })).body.state).toBe('ROLLOUT_STATE_PAUSED'),
+      // The whole hub restarts (the state is in its JetStream): the rollout is still paused there,
+      // and the service (reconnected by itself) still drives it.
+      await Promise.all(hub.map((h) => h.restart()));
+      await eventually(
+        async () =>
+          expect((await req('rollout-status', { id: 'r2' })).body.state).toBe('ROLLOUT_STATE_PAUSED'),
+        60_000,
       );
       expect((await req('rollout-pause', { id: 'r2' })).code).toBe('409');
+      // Every node's events flow again (FLEET_EVENTS sources them anew after the restart).
+      const restarted = Date.now();
+      await eventually(async () => {
+        const { nodes } = (await req('nodes')).body as { nodes: { lastSeen: string }[] };
+        expect(nodes.every((n) => Date.parse(n.lastSeen) > restarted)).toBe(true);
+      }, 120_000);
 
       // The operator accepts the failure and resumes; the rollout completes once p-2 commits.
       expect((await req('rollout-resume', { id: 'r2' })).body.state).toBe('ROLLOUT_STATE_RUNNING');
