@@ -349,6 +349,37 @@ describe('the fleet control plane on a hub with leaf nodes', () => {
   );
 
   it(
+    'a failed canary pauses the rollout; an abort stops it and the next batch is never written',
+    async () => {
+      sims.get('b-1')?.failing.add('5.0.0');
+      const created = await req('rollout-create', {
+        id: 'r5',
+        selector: 'site=berlin',
+        update: { manifest: MANIFEST('5.0.0') },
+        strategy: { canaryCount: 1, successThresholdPercent: 100 },
+      });
+      expect(created.code).toBe('');
+      await eventually(
+        async () =>
+          expect((await req('rollout-status', { id: 'r5' })).body.state).toBe('ROLLOUT_STATE_PAUSED'),
+        60_000,
+      );
+      const aborted = (await req('rollout-abort', { id: 'r5' })).body;
+      expect(aborted).toMatchObject({ state: 'ROLLOUT_STATE_ABORTED', reason: 'abort by operator' });
+      expect((await req('rollout-resume', { id: 'r5' })).code).toBe('409');
+      await new Promise((r) => setTimeout(r, 1_000)); // a few ticks of the controller
+      const after = (await req('rollout-status', { id: 'r5' })).body;
+      expect(after.targets.find((t: { nodeId: string }) => t.nodeId === 'b-2')).toMatchObject({
+        phase: 'TARGET_PHASE_WAITING',
+        written: false,
+      });
+      const desired = await (await nodeKvm(hubNc, 'b-2').open(KV_DESIRED)).get(kvKeys.desiredUpdate('b-2'));
+      expect(desired?.json()).toMatchObject({ manifest: { version: '2.0.0' } });
+    },
+    SLOW,
+  );
+
+  it(
     'a lease left by a dead node expires; a node that cannot reach the hub takes none',
     async () => {
       const leaseOf = (id: Id) =>
@@ -445,6 +476,7 @@ describe('the fleet control plane on a hub with leaf nodes', () => {
       expect((await ctl('rollout', 'list')).rollouts.map((r: { id: string }) => r.id).sort()).toEqual([
         'r2',
         'r3',
+        'r5',
       ]);
       await expect(ctl('rollout', 'pause', 'nope')).rejects.toMatchObject({ code: 3 });
       const spec = join(dir, 'r4.json');
