@@ -78,7 +78,8 @@ async function ensureEventStream(jsm: JetStreamManager, limits: JetStreamLimits)
   }
 }
 
-async function openOrCreateKv(
+/** A bucket created with these settings, or the one already there (an operator's choice is kept). */
+export async function openOrCreateKv(
   kvm: Kvm,
   bucket: string,
   opts: { history: number; replicas: number; description: string },

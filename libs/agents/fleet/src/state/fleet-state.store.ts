@@ -9,6 +9,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Kvm, type KV } from '@nats-io/kv';
+import { openOrCreateKv } from '@outpost/bus';
 import { fleetKeys, KV_FLEET_LEASES, KV_FLEET_STATE } from '@outpost/contracts';
 import type { RolloutRecord } from '../domain/rollout.js';
 
@@ -32,12 +33,12 @@ export class FleetStateStore {
   static async open(nc: NatsConnection, replicas: number): Promise<FleetStateStore> {
     const kvm = new Kvm(nc);
     const [state] = await Promise.all([
-      openOrCreate(kvm, KV_FLEET_STATE, {
+      openOrCreateKv(kvm, KV_FLEET_STATE, {
         history: 5,
         replicas,
         description: 'Outpost fleet: rollouts and label overrides',
       }),
-      openOrCreate(kvm, KV_FLEET_LEASES, {
+      openOrCreateKv(kvm, KV_FLEET_LEASES, {
         history: 1,
         replicas,
         description: 'Outpost fleet: rollout leases',
@@ -93,17 +94,4 @@ function pack(value: Stored<unknown>): Uint8Array {
 /** Gzipped JSON (a value written by this store), or plain JSON (one an operator put by hand). */
 function unpack(bytes: Uint8Array): Uint8Array {
   return bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes;
-}
-
-async function openOrCreate(
-  kvm: Kvm,
-  bucket: string,
-  opts: { history: number; replicas: number; description: string },
-): Promise<KV> {
-  try {
-    return await kvm.create(bucket, opts);
-  } catch (err) {
-    if (String((err as Error).message).includes('already in use')) return kvm.open(bucket);
-    throw err;
-  }
 }
