@@ -56,6 +56,17 @@ export const kvKeys = {
 } as const;
 
 /**
+ * The durable pull consumer through which `agent` follows one KV key: `kvw_<agent>_<key>` with the key's
+ * dots as dashes. The admin creates it at install time with a fixed configuration (filter on the key,
+ * no deliver subject); the agent only fetches from it ($JS.API.CONSUMER.MSG.NEXT) and acks, so it never
+ * chooses where JetStream delivers. Key and agent are tokens: the name has no '.', '*' or '>'.
+ */
+export function kvWatchConsumer(agent: AgentId, key: string): string {
+  const tokens = key.split('.').map((t) => assertToken('watched KV key token', t));
+  return `kvw_${agent}_${tokens.join('-')}`;
+}
+
+/**
  * The observability agent's offline buffers: one JetStream stream per exporter, named
  * OBS_BUFFER_<SINK>, capturing `outpost.<nodeId>.observability.buffer.<sink>`. Internal traffic, outside
  * the contract namespace `edge.>` (an operator's `nats sub 'edge.>'` sees only catalog subjects).
