@@ -98,6 +98,7 @@ export function agentStreamConfig(
   limits: JetStreamLimits = {},
 ): StreamConfigWant {
   const subject = grant.subject.replaceAll('{node}', assertToken('node id', nodeId));
+  const maxAge = (limits.bufferMaxAgeMs ?? DEFAULT_BUFFER_MAX_AGE_MS) * NS_PER_MS;
   return {
     name: grant.stream,
     description: `Outpost: ${subject}, written by its agent (provisioned; the agent cannot reconfigure it)`,
@@ -106,7 +107,9 @@ export function agentStreamConfig(
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
     max_bytes: limits.bufferMaxBytes ?? DEFAULT_BUFFER_MAX_BYTES,
-    max_age: (limits.bufferMaxAgeMs ?? DEFAULT_BUFFER_MAX_AGE_MS) * NS_PER_MS,
+    max_age: maxAge,
+    // The server's default window (2 min) may not exceed max_age.
+    duplicate_window: Math.min(2 * 60_000 * NS_PER_MS, maxAge),
     num_replicas: limits.replicas ?? 1,
   };
 }
