@@ -288,7 +288,9 @@ describe.each<DeploymentMode>(['split', 'all-in-one'])(
         });
       }
       const consumers = node.streams.flatMap((s) => s.consumers.map((c) => `${s.name}/${c.name}`));
-      expect(consumers).toEqual(expect.arrayContaining(['KV_edge_desired/kvw_orchestrator_probe1-update']));
+      expect(consumers).toEqual(
+        expect.arrayContaining(['KV_edge_desired/kvw_probe1_orchestrator_probe1-update']),
+      );
     });
 
     it.each(users.map((u) => [u.name, u] as const))(

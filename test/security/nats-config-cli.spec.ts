@@ -80,7 +80,9 @@ describe('nats-config.mjs', () => {
         const { stream, subject } = obsBufferNames('cli1', sink);
         expect((await jsm.streams.info(stream)).config.subjects).toEqual([subject]);
       }
-      expect((await jsm.consumers.info(`KV_${KV_DESIRED}`, 'kvw_orchestrator_cli1-update')).config).toEqual(
+      expect(
+        (await jsm.consumers.info(`KV_${KV_DESIRED}`, 'kvw_cli1_orchestrator_cli1-update')).config,
+      ).toEqual(
         expect.objectContaining({ filter_subject: '$KV.edge_desired.cli1.update', ack_policy: 'explicit' }),
       );
       // A buffer stream an older agent created with a republish onto a command (issue 19) is replaced.

@@ -55,6 +55,11 @@ export interface ProvisionOptions extends JetStreamLimits {
   nodeId: string;
   /** Which streams and watches exist (default: the contracts' table). */
   table?: Readonly<Partial<Record<AgentId, AgentGrants>>>;
+  /**
+   * Create the agents' streams too (default). A development server that several simulated nodes share
+   * leaves them to their agents: a stream's name is the same on every node, its subject is not.
+   */
+  agentStreams?: boolean;
 }
 
 export interface BusStores {
@@ -119,9 +124,14 @@ export function agentStreamConfig(
  * subject (messages go only to the fetching client's inbox), explicit acks so a batch fetched by a
  * process that died is delivered again.
  */
-export function kvWatchConsumerConfig(agent: AgentId, bucket: string, key: string): ConsumerConfigWant {
+export function kvWatchConsumerConfig(
+  nodeId: string,
+  agent: AgentId,
+  bucket: string,
+  key: string,
+): ConsumerConfigWant {
   return {
-    durable_name: kvWatchConsumer(agent, key),
+    durable_name: kvWatchConsumer(nodeId, agent, key),
     description: `Outpost: the ${agent} agent follows ${bucket} ${key}`,
     filter_subject: `$KV.${bucket}.${key}`,
     deliver_policy: DeliverPolicy.LastPerSubject,
@@ -147,7 +157,7 @@ export function agentAssets(
       streams.set(grant.stream, agentStreamConfig(grant, nodeId, limits));
     for (const { bucket, key, access } of grants.kv) {
       if (!access.includes('watch')) continue;
-      const config = kvWatchConsumerConfig(agent, bucket, key.replaceAll('{node}', nodeId));
+      const config = kvWatchConsumerConfig(nodeId, agent, bucket, key.replaceAll('{node}', nodeId));
       const id = `KV_${bucket}/${config.durable_name}`;
       if (consumers.has(id)) throw new Error(`two watches of ${agent} share the consumer ${id}`);
       consumers.set(id, { stream: `KV_${bucket}`, config });
@@ -177,7 +187,8 @@ export async function provisionJetStream(
     }),
   ]);
   const { streams, consumers } = agentAssets(options.nodeId, options, options.table);
-  for (const want of streams) await ensureStream(jsm, want, { replaceForeign: true });
+  if (options.agentStreams ?? true)
+    for (const want of streams) await ensureStream(jsm, want, { replaceForeign: true });
   for (const { stream, config } of consumers) await ensureConsumer(jsm, stream, config);
   return { desired, status };
 }
@@ -199,7 +210,9 @@ export async function ensureStream(
     if (!isNotFound(err)) throw err;
   }
   if (current && options.replaceForeign && routesElsewhere(current, want)) {
-    await jsm.streams.delete(want.name);
+    await jsm.streams.delete(want.name).catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
+    });
     current = undefined;
   }
   if (!current) {
@@ -244,7 +257,9 @@ export async function ensureConsumer(
       config.ack_policy === want.ack_policy &&
       config.deliver_policy === want.deliver_policy;
     if (same) return;
-    await jsm.consumers.delete(stream, want.durable_name);
+    await jsm.consumers.delete(stream, want.durable_name).catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
+    });
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }

@@ -39,7 +39,8 @@ export interface WatchedKey {
   bucket: typeof KV_DESIRED | typeof KV_STATUS;
   /** A literal key (no wildcards): it names the provisioned consumer. */
   key: string;
-  /** The agent whose watch this is (the consumer is per agent and key). */
+  /** The node and agent whose watch this is (the consumer is per node, agent and key). */
+  nodeId: string;
   agent: AgentId;
 }
 
@@ -49,7 +50,7 @@ export function watchKey(
   onEntry: (entry: KeyEntry) => void | Promise<void>,
   options: KeyWatchOptions = {},
 ): KeyWatch {
-  const { bucket, key, agent } = watched;
+  const { bucket, key, agent, nodeId } = watched;
   const kv = bucket === KV_DESIRED ? stores.desired : stores.status;
   const prefix = `$KV.${bucket}.`;
   let closed = false;
@@ -67,7 +68,7 @@ export function watchKey(
         if (current) await deliver(fromKvEntry(current));
         const consumer = await jetstream(stores.connection).consumers.get(
           `KV_${bucket}`,
-          kvWatchConsumer(agent, key),
+          kvWatchConsumer(nodeId, agent, key),
         );
         messages = await consumer.consume({ max_messages: 16 });
         if (closed) messages.stop();

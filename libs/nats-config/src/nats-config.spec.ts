@@ -106,8 +106,8 @@ describe('nats-config', () => {
     expect(o.publish.allow).toEqual(
       expect.arrayContaining([
         'edge.n1.update.cmd.install',
-        '$JS.API.CONSUMER.MSG.NEXT.KV_edge_desired.kvw_orchestrator_n1-update',
-        '$JS.ACK.KV_edge_desired.kvw_orchestrator_n1-update.>',
+        '$JS.API.CONSUMER.MSG.NEXT.KV_edge_desired.kvw_n1_orchestrator_n1-update',
+        '$JS.ACK.KV_edge_desired.kvw_n1_orchestrator_n1-update.>',
         '$JS.API.DIRECT.GET.KV_edge_desired.$KV.edge_desired.n1.update',
         '$JS.API.DIRECT.GET.KV_edge_status.$KV.edge_status.rollout.*.*',
         '$KV.edge_status.rollout.*.*',

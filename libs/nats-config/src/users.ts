@@ -100,7 +100,7 @@ export function permissionsFor(
       for (const op of ['INFO', 'MSG.GET', 'MSG.DELETE']) pub.add(`$JS.API.STREAM.${op}.${stream}`);
     }
   }
-  for (const subject of kvSubjects(kv)) pub.add(subject);
+  for (const subject of kvSubjects(nodeId, kv)) pub.add(subject);
   return {
     publish: { allow: [...pub] },
     subscribe: { allow: [...sub] },
@@ -123,7 +123,7 @@ export interface AgentKvGrant extends KvGrant {
  *          it up), $JS.API.CONSUMER.MSG.NEXT.KV_<bucket>.<durable> (fetch), $JS.ACK.KV_<bucket>.<durable>.>
  *          (ack). No CONSUMER.CREATE: a consumer the agent configures could deliver anywhere.
  */
-export function kvSubjects(grants: readonly AgentKvGrant[]): string[] {
+export function kvSubjects(nodeId: string, grants: readonly AgentKvGrant[]): string[] {
   const out = new Set<string>();
   for (const { agent, bucket, key, access } of grants) {
     const stream = `KV_${bucket}`;
@@ -132,7 +132,7 @@ export function kvSubjects(grants: readonly AgentKvGrant[]): string[] {
       out.add(`$JS.API.DIRECT.GET.${stream}.${subject}`);
     if (access.includes('write')) out.add(subject);
     if (access.includes('watch')) {
-      const durable = kvWatchConsumer(agent, key);
+      const durable = kvWatchConsumer(nodeId, agent, key);
       out.add(`$JS.API.CONSUMER.INFO.${stream}.${durable}`);
       out.add(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${durable}`);
       out.add(`$JS.ACK.${stream}.${durable}.>`);

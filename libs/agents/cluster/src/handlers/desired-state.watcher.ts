@@ -42,7 +42,7 @@ export class DesiredStateWatcher implements OnApplicationBootstrap, OnModuleDest
     const key = kvKeys.desired(this.ctx.nodeId, 'cluster');
     this.watch = watchKey(
       this.stores,
-      { bucket: KV_DESIRED, key, agent: this.ctx.agent },
+      { bucket: KV_DESIRED, key, nodeId: this.ctx.nodeId, agent: this.ctx.agent },
       (entry) => this.receive(entry),
       {
         onError: (err) => this.logger.warn(`watch of ${key} failed: ${String(err)}`, LOG),

@@ -58,7 +58,7 @@ export class OfflineBuffer {
     if (this.provision) {
       const { nodeId, limits } = this.provision;
       const grant = { stream: this.stream, subject: this.subject };
-      await ensureStream(this.jsm, agentStreamConfig(grant, nodeId, limits), { replaceForeign: true });
+      await ensureStream(this.jsm, agentStreamConfig(grant, nodeId, limits));
     }
     try {
       await this.refresh();

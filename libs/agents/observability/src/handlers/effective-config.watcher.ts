@@ -33,7 +33,7 @@ export class EffectiveConfigWatcher implements OnApplicationBootstrap, OnModuleD
     const key = kvKeys.telemetryEffective(this.ctx.nodeId);
     this.watch = watchKey(
       this.stores,
-      { bucket: KV_STATUS, key, agent: this.ctx.agent },
+      { bucket: KV_STATUS, key, nodeId: this.ctx.nodeId, agent: this.ctx.agent },
       (entry) => this.receive(entry),
       {
         onError: (err) => this.logger.warn(`watch of ${key} failed: ${String(err)}`, LOG),

@@ -33,7 +33,7 @@ export class DesiredUpdateWatcher implements OnApplicationBootstrap, OnModuleDes
     const key = kvKeys.desiredUpdate(this.ctx.nodeId);
     this.watch = watchKey(
       this.stores,
-      { bucket: KV_DESIRED, key, agent: this.ctx.agent },
+      { bucket: KV_DESIRED, key, nodeId: this.ctx.nodeId, agent: this.ctx.agent },
       (entry) => this.receive(entry),
       {
         onError: (err) => this.logger.warn(`watch of ${key} failed: ${String(err)}`, LOG),

@@ -43,7 +43,7 @@ export class ProfileWatcher implements OnApplicationBootstrap, OnModuleDestroy {
   private watch(source: ProfileSource, key: string): KeyWatch {
     return watchKey(
       this.stores,
-      { bucket: KV_DESIRED, key, agent: this.ctx.agent },
+      { bucket: KV_DESIRED, key, nodeId: this.ctx.nodeId, agent: this.ctx.agent },
       (entry) => this.receive(source, entry),
       {
         onError: (err) => this.logger.warn(`watch of ${key} failed: ${String(err)}`, LOG),
