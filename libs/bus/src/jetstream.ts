@@ -121,8 +121,8 @@ export function agentStreamConfig(
 
 /**
  * The durable pull consumer of one agent's watch of one literal KV key: filtered on the key, no deliver
- * subject (messages go only to the fetching client's inbox), explicit acks so a batch fetched by a
- * process that died is delivered again.
+ * subject (messages go only where a fetch asks for them), explicit acks so a batch fetched by a process
+ * that died is delivered again.
  */
 export function kvWatchConsumerConfig(
   nodeId: string,
