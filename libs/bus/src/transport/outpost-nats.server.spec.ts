@@ -17,13 +17,13 @@ import { ContractError, ErrorCode, HealthState, NodeApi, type NodeIdentity } fro
 import { AckPolicy, jetstreamManager } from '@nats-io/jetstream';
 import { connectTo, eventually, startNatsServer, type NatsServerHandle } from '@outpost/testing';
 import { BusClient } from '../client.js';
-import { Command } from './decorators.js';
+import { Command, OnEvent } from './decorators.js';
 import { BusExceptionFilter } from './exception.filter.js';
 import { OutpostNatsServer } from './outpost-nats.server.js';
 import type { OutpostRpcContext } from './rpc-context.js';
 
 const text = (m: Msg) => new TextDecoder().decode(m.data);
-const seen: { traceId?: string; describes: number } = { describes: 0 };
+const seen: { traceId?: string; describes: number; heartbeats: number } = { describes: 0, heartbeats: 0 };
 let gate: Promise<void> = Promise.resolve();
 
 @Controller()
@@ -38,6 +38,11 @@ class GoodHandlers {
   @Command(NodeApi.cmd.health)
   health() {
     throw new ContractError(ErrorCode.FAILED_PRECONDITION, 'not yet');
+  }
+
+  @OnEvent(NodeApi.evt.heartbeat)
+  heartbeat(_event: unknown) {
+    seen.heartbeats++;
   }
 }
 
@@ -114,7 +119,7 @@ describe('OutpostNatsServer on a real nats-server', () => {
     expect(reply.headers?.has('Nats-Service-Error-Code') ?? false).toBe(false);
   });
 
-  it('never takes a message JetStream delivered onto a command subject for a command', async () => {
+  it('never takes a message JetStream delivered onto a command or event subject for one', async () => {
     // nats-server 2.9 sends a pull consumer's messages to whatever reply subject the fetch names.
     const jsm = await jetstreamManager(caller);
     await jsm.streams.add({ name: 'STORED', subjects: ['stored.>'] });
@@ -133,6 +138,28 @@ describe('OutpostNatsServer on a real nats-server', () => {
     // ... but only that one reached the handler, and nobody answered (acked) the delivery.
     expect(seen.describes).toBe(before + 1);
     expect((await jsm.consumers.info('STORED', 'pull')).num_ack_pending).toBe(1);
+
+    // A direct get's answer sent onto an event subject is not an event either (it carries Nats-Stream).
+    await jsm.streams.update('STORED', { allow_direct: true });
+    const heartbeats = seen.heartbeats;
+    const onSubject: Msg[] = [];
+    const sub = caller.subscribe('edge.n-good.node.evt.heartbeat', {
+      callback: (_e, m) => void onSubject.push(m),
+    });
+    await caller.flush();
+    caller.publish('$JS.API.DIRECT.GET.STORED.stored.describe', '', {
+      reply: 'edge.n-good.node.evt.heartbeat',
+    });
+    caller.publish('edge.n-good.node.evt.heartbeat', '{}');
+    // Both reached the subject (the server does not check the reply subject) ...
+    await eventually(() =>
+      expect(onSubject.map((m) => m.headers?.get('Nats-Stream') ?? '').sort()).toEqual(['', 'STORED']),
+    );
+    sub.unsubscribe();
+    // ... and after a request through the agent's connection (which got both before it), one was handled.
+    const marker = await caller.request('edge.n-good.node.cmd.describe', '{}', { timeout: 5000 });
+    expect(JSON.parse(text(marker)).version).toBe('1.2.3');
+    expect(seen.heartbeats).toBe(heartbeats + 1);
     await jsm.streams.delete('STORED');
   });
 
