@@ -421,7 +421,7 @@ describe('the fleet control plane on a hub with leaf nodes', () => {
       const server = await startNatsServer({ configFile: rendered.configFile });
       try {
         const seed = (user: string) => join(rendered.credsDir, `${user}.nk`);
-        await provisionAsAdmin(server.url, seed('admin'));
+        await provisionAsAdmin(server.url, seed('admin'), PROD);
         const as = async (user: string) => {
           const nc = await connectTo(server, {
             authenticator: nkeyAuthenticator(await readSeedFile(seed(user))),

@@ -55,7 +55,7 @@ export class SimNode {
   }
 
   async start(): Promise<void> {
-    const stores = await provisionJetStream(this.nc);
+    const stores = await provisionJetStream(this.nc, { nodeId: this.id });
     this.beat();
     this.timer = setInterval(() => this.beat(), this.opts.heartbeatMs);
     const watch = await stores.desired.watch({ key: kvKeys.desiredUpdate(this.id) });

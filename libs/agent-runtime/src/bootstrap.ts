@@ -123,10 +123,11 @@ export async function startSuite(
     // With NATS users, JetStream is provisioned at install time and the agents only bind; a development
     // server without users is provisioned by whoever starts first, as before.
     const anonymous = !nkeySeed && !common.natsUser;
+    // The agents' streams are theirs to create there (several simulated nodes may share the server).
+    // A hub service (definition.hub) creates no node event stream on the hub.
     const onHub = definitions.every((d) => d.hub === true);
-    const stores = anonymous
-      ? await provisionJetStream(connection, { events: !onHub })
-      : await openStores(connection);
+    if (anonymous) await provisionJetStream(connection, { nodeId, agentStreams: false, events: !onHub });
+    const stores = await openStores(connection, anonymous ? 'agents' : 'install');
     const client = new BusClient(connection, { nodeId, defaultTimeoutMs: common.requestTimeoutMs });
     for (const [i, definition] of definitions.entries()) {
       const context: AgentContext = {
