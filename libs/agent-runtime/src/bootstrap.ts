@@ -18,20 +18,23 @@ import {
   provisionJetStream,
   type BusStores,
 } from '@outpost/bus';
-import { inboxPrefixOf, natsUserOf } from '@outpost/contracts';
+import { inboxPrefixOf, natsUserOf, type ServiceId } from '@outpost/contracts';
 import { LinuxDevice, SimulatedDevice, type Device } from '@outpost/device';
 import type { AgentDefinition } from './agent-definition.js';
 import { commonSettings } from './config/common.settings.js';
 import { loadConfig } from './config/load.js';
 import { readNkeySeed, resolveNkeyFile } from './config/nats-credentials.js';
 import { resolvePaths } from './config/paths.js';
-import { ConfigError } from './config/settings.js';
+import { ConfigError, type SettingsSpec } from './config/settings.js';
 import { resolveNodeIdentity } from './identity/node-identity.js';
 import { JsonLogger } from './logging/json-logger.js';
 import { RuntimeModule, type AgentContext, type CommonSettings } from './runtime.module.js';
 import { StatusReporter } from './status/status-reporter.js';
 import { SystemdNotifier } from './systemd/notifier.js';
 import { OUTPOST_VERSION } from './version.js';
+
+/** A node agent's or a hub service's definition: the runtime starts either. */
+type AnyDefinition = AgentDefinition<SettingsSpec, ServiceId>;
 
 export interface SuiteOptions {
   /** Environment to read settings from (default process.env). */
@@ -42,7 +45,7 @@ export interface SuiteOptions {
 }
 
 export interface RunningAgent {
-  readonly definition: AgentDefinition;
+  readonly definition: AnyDefinition;
   readonly app: INestMicroservice;
   readonly server: OutpostNatsServer;
   readonly status: StatusReporter;
@@ -81,7 +84,7 @@ export class RunningSuite {
 }
 
 export async function startSuite(
-  definitions: readonly AgentDefinition[],
+  definitions: readonly AnyDefinition[],
   options: SuiteOptions = {},
 ): Promise<RunningSuite> {
   if (definitions.length === 0) throw new ConfigError('no agent to start');
@@ -148,7 +151,7 @@ export async function startSuite(
 }
 
 async function startAgent(
-  definition: AgentDefinition,
+  definition: AnyDefinition,
   context: AgentContext,
   settings: unknown,
   client: BusClient,
@@ -197,7 +200,7 @@ async function startAgent(
 }
 
 function agentRootModule(
-  definition: AgentDefinition,
+  definition: AnyDefinition,
   providers: Parameters<typeof RuntimeModule.forAgent>[0],
 ): DynamicModule {
   // One root module class per agent instance, so several agents can share a process.
@@ -211,7 +214,7 @@ function agentRootModule(
 const START_ATTEMPTS = 5;
 
 async function startWithRetries(
-  definitions: readonly AgentDefinition[],
+  definitions: readonly AnyDefinition[],
   options: MainOptions,
   logger: JsonLogger,
 ): Promise<RunningSuite | number> {
@@ -263,7 +266,7 @@ export interface MainOptions extends SuiteOptions {
  * process.exit, so the library itself never ends the process.
  */
 export async function runMain(
-  definitions: readonly AgentDefinition[],
+  definitions: readonly AnyDefinition[],
   options: MainOptions = {},
 ): Promise<number> {
   const env = options.env ?? process.env;

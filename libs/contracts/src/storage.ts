@@ -9,7 +9,7 @@
  *                 <nodeId>.update.state    latest UpdateStatus of the platform-update agent
  *                 <nodeId>.telemetry.effective  effective TelemetryConfig of the telemetry agent
  */
-import type { AgentId } from './agents.js';
+import type { AgentId, ServiceId } from './agents.js';
 import { assertToken, wildcards } from './subjects.js';
 
 export const EVENT_STREAM = 'EDGE_EVENTS';
@@ -30,7 +30,7 @@ export const KV_DESIRED = 'edge_desired';
 export const KV_STATUS = 'edge_status';
 
 export const kvKeys = {
-  status: (nodeId: string, agent: AgentId) => `${assertToken('node id', nodeId)}.${agent}`,
+  status: (nodeId: string, agent: ServiceId) => `${assertToken('node id', nodeId)}.${agent}`,
   nodeHealth: (nodeId: string) => `${assertToken('node id', nodeId)}.node.health`,
   nodeIdentity: (nodeId: string) => `${assertToken('node id', nodeId)}.node.identity`,
   desired: (nodeId: string, area: string) => `${assertToken('node id', nodeId)}.${assertToken('area', area)}`,
