@@ -23,7 +23,7 @@ import { LinuxDevice, SimulatedDevice, type Device } from '@outpost/device';
 import type { AgentDefinition } from './agent-definition.js';
 import { commonSettings } from './config/common.settings.js';
 import { loadConfig } from './config/load.js';
-import { readNkeySeed, resolveNkeyFile } from './config/nats-credentials.js';
+import { readCredsFile, readNkeySeed, resolveNkeyFile } from './config/nats-credentials.js';
 import { resolvePaths } from './config/paths.js';
 import { ConfigError, type SettingsSpec } from './config/settings.js';
 import { resolveNodeIdentity } from './identity/node-identity.js';
@@ -98,6 +98,7 @@ export async function startSuite(
 
   const nkeyFile = resolveNkeyFile(common.natsNkeyFile, env);
   const nkeySeed = nkeyFile ? await readNkeySeed(nkeyFile) : undefined;
+  const creds = common.natsCredsFile ? await readCredsFile(common.natsCredsFile) : undefined;
   const natsUser = natsUserOf(definitions.map((d) => d.agent));
 
   const device = await openDevice(common);
@@ -106,7 +107,11 @@ export async function startSuite(
   const identity = await resolveNodeIdentity(device, paths.stateDir, common.nodeId, baseLogger);
   const nodeId = identity.nodeId;
   const logger = baseLogger.with({ node: nodeId });
-  const auth = nkeyFile ? `as NATS user ${natsUser} (nkey ${nkeyFile})` : 'without an nkey';
+  const auth = creds
+    ? `with the credentials in ${common.natsCredsFile}`
+    : nkeyFile
+      ? `as NATS user ${natsUser} (nkey ${nkeyFile})`
+      : 'without an nkey';
   logger.log(`node ${nodeId} (${device.kind} device), connecting to ${common.natsUrl} ${auth}`, 'Runtime');
 
   const connection = await connectBus(
@@ -116,6 +121,7 @@ export async function startSuite(
       user: common.natsUser || undefined,
       pass: common.natsPassword || undefined,
       nkeySeed,
+      creds,
       inboxPrefix: inboxPrefixOf(natsUser),
     },
     logger,
@@ -124,7 +130,7 @@ export async function startSuite(
   try {
     // With NATS users, JetStream is provisioned at install time and the agents only bind; a development
     // server without users is provisioned by whoever starts first, as before.
-    const anonymous = !nkeySeed && !common.natsUser;
+    const anonymous = !nkeySeed && !creds && !common.natsUser;
     const stores = anonymous ? await provisionJetStream(connection) : await openStores(connection);
     const client = new BusClient(connection, { nodeId, defaultTimeoutMs: common.requestTimeoutMs });
     for (const [i, definition] of definitions.entries()) {

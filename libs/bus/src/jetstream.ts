@@ -32,8 +32,15 @@ export async function provisionJetStream(
 ): Promise<BusStores> {
   const jsm = await jetstreamManager(nc);
   await ensureEventStream(jsm, limits);
+  return provisionStores(nc, limits.replicas ?? 1);
+}
+
+/**
+ * The two KV buckets alone, without the event stream: what a hub (domain hub) provisions for its own
+ * services' status. An event stream on the hub would capture every node's live events.
+ */
+export async function provisionStores(nc: NatsConnection, replicas = 1): Promise<BusStores> {
   const kvm = new Kvm(nc);
-  const replicas = limits.replicas ?? 1;
   const [desired, status] = await Promise.all([
     openOrCreateKv(kvm, KV_DESIRED, {
       history: 5,

@@ -26,6 +26,10 @@ export const FLEET_EVENT_STREAM = 'FLEET_EVENTS';
 /** The JetStream API prefix of a node's domain as seen from the hub ($JS.<nodeId>.API). */
 export const nodeDomainApi = (nodeId: string) => `$JS.${assertToken('node id', nodeId)}.API`;
 
+/** The enrolment service's records on the hub (domain hub): tokens by token id, nodes by node id. */
+export const KV_ENROLMENT_TOKENS = 'enrolment_tokens';
+export const KV_ENROLMENT_NODES = 'enrolment_nodes';
+
 export const KV_DESIRED = 'edge_desired';
 export const KV_STATUS = 'edge_status';
 

@@ -6,6 +6,8 @@
  * resolver. The FLEET account's claims are defined here once, because the enrolment service signs that
  * account again whenever it revokes a node (the same exports and limits, a longer revocation list).
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { encodeAccount, encodeOperator, encodeUser, fmtCreds, type Account, type Permissions } from '@nats-io/jwt';
 import { createAccount, createOperator, createUser, fromPublic, type KeyPair } from '@nats-io/nkeys';
 
@@ -187,4 +189,68 @@ export function renderHubResolver(accounts: HubAccounts, operatorJwtFile: string
     '}',
     '',
   ].join('\n');
+}
+
+/** Where writeHubAccounts put each file. */
+export interface HubAccountFiles {
+  dir: string;
+  operatorJwt: string;
+  resolverConf: string;
+  resolverDir: string;
+  operatorSeed: string;
+  operatorSigningSeed: string;
+  fleetSigningSeed: string;
+  tokenSigningSeed: string;
+  systemCreds: string;
+  serviceCreds: string;
+  adminCreds: string;
+  enrolCreds: string;
+  accountsJson: string;
+}
+
+/**
+ * Writes a hub's accounts into dir: JWTs and the public enrol.creds world-readable, every seed and
+ * private creds 0600. The operator's identity seed is only needed to make a new signing key: move it
+ * off the hub.
+ */
+export async function writeHubAccounts(dir: string, accounts: HubAccounts, resolverDir: string): Promise<HubAccountFiles> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await mkdir(resolverDir, { recursive: true, mode: 0o700 });
+  const files: HubAccountFiles = {
+    dir,
+    operatorJwt: join(dir, 'operator.jwt'),
+    resolverConf: join(dir, 'resolver.conf'),
+    resolverDir,
+    operatorSeed: join(dir, 'operator.nk'),
+    operatorSigningSeed: join(dir, 'operator-signing.nk'),
+    fleetSigningSeed: join(dir, 'fleet-signing.nk'),
+    tokenSigningSeed: join(dir, 'token-signing.nk'),
+    systemCreds: join(dir, 'system.creds'),
+    serviceCreds: join(dir, 'enrolment.creds'),
+    adminCreds: join(dir, 'admin.creds'),
+    enrolCreds: join(dir, 'enrol.creds'),
+    accountsJson: join(dir, 'accounts.json'),
+  };
+  const secret = (file: string, text: string) => writeFile(file, text.endsWith('\n') ? text : `${text}\n`, { mode: 0o600, flag: 'wx' });
+  const open = (file: string, text: string) => writeFile(file, text.endsWith('\n') ? text : `${text}\n`, { mode: 0o644, flag: 'wx' });
+  await open(files.operatorJwt, accounts.operatorJwt);
+  await open(files.resolverConf, renderHubResolver(accounts, files.operatorJwt, resolverDir));
+  await secret(files.operatorSeed, accounts.operatorSeed);
+  await secret(files.operatorSigningSeed, accounts.operatorSigningSeed);
+  await secret(files.fleetSigningSeed, accounts.fleetSigningSeed);
+  await secret(files.tokenSigningSeed, accounts.tokenSigningSeed);
+  await secret(files.systemCreds, accounts.systemUserCreds);
+  await secret(files.serviceCreds, accounts.serviceUserCreds);
+  await secret(files.adminCreds, accounts.adminUserCreds);
+  // Public on purpose: its user can only ask the enrolment service to enrol or renew.
+  await open(files.enrolCreds, accounts.enrolUserCreds);
+  await open(
+    files.accountsJson,
+    JSON.stringify(
+      { systemAccount: accounts.systemAccount, fleetAccount: accounts.fleetAccount, enrolAccount: accounts.enrolAccount },
+      null,
+      2,
+    ),
+  );
+  return files;
 }
