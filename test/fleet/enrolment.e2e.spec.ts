@@ -95,22 +95,31 @@ describe('enrolment: nodes join an operator-mode hub with their own keys and are
   const hubRequest = (subject: string, body: unknown = {}, timeout = 3_000) =>
     admin.request(subject, JSON.stringify(body), { timeout });
 
-  async function createToken(body: Record<string, unknown>): Promise<{ token: string; tokenId: string; expiresAt: string }> {
+  async function createToken(
+    body: Record<string, unknown>,
+  ): Promise<{ token: string; tokenId: string; expiresAt: string }> {
     const reply = await hubRequest('edge.hub.enrolment.cmd.create-token', body);
     expect(reply.headers?.get('Nats-Service-Error-Code') ?? '').toBe('');
     return json(reply);
   }
 
   function outpostctl(args: string[], creds: string) {
-    return run(process.execPath, [join(ROOT, 'apps/outpostctl/dist/main.js'), '-s', hubUrls, '--creds', creds, ...args], {
-      env: { PATH: process.env.PATH },
-    });
+    return run(
+      process.execPath,
+      [join(ROOT, 'apps/outpostctl/dist/main.js'), '-s', hubUrls, '--creds', creds, ...args],
+      {
+        env: { PATH: process.env.PATH },
+      },
+    );
   }
 
   /** Leaf connections of the FLEET account on the whole hub, by the server name of the node ($SYS LEAFZ). */
   async function fleetLeafs(): Promise<number> {
     let count = 0;
-    for await (const m of await system.requestMany('$SYS.REQ.SERVER.PING.LEAFZ', '', { maxWait: 1_000, maxMessages: hub.length })) {
+    for await (const m of await system.requestMany('$SYS.REQ.SERVER.PING.LEAFZ', '', {
+      maxWait: 1_000,
+      maxMessages: hub.length,
+    })) {
       const leafs = (json(m).data?.leafs ?? []) as { account: string }[];
       count += leafs.filter((l) => l.account === accounts.fleetAccount).length;
     }
@@ -152,7 +161,12 @@ describe('enrolment: nodes join an operator-mode hub with their own keys and are
 
     // The hub: three members, each with its own resolver directory (the full resolver keeps them in step).
     const members = await Promise.all(
-      [1, 2, 3].map(async (i) => ({ serverName: `hub-${i}`, clusterPort: await freePort(), leafPort: await freePort(), i })),
+      [1, 2, 3].map(async (i) => ({
+        serverName: `hub-${i}`,
+        clusterPort: await freePort(),
+        leafPort: await freePort(),
+        i,
+      })),
     );
     const routes = members.map((m) => m.clusterPort);
     hub.push(
@@ -160,7 +174,10 @@ describe('enrolment: nodes join an operator-mode hub with their own keys and are
         members.map(async (m) => {
           const resolverConf = join(dir, `resolver-${m.i}.conf`);
           const { writeFile } = await import('node:fs/promises');
-          await writeFile(resolverConf, renderHubResolver(accounts, files.operatorJwt, join(dir, `hub-jwt-${m.i}`)));
+          await writeFile(
+            resolverConf,
+            renderHubResolver(accounts, files.operatorJwt, join(dir, `hub-jwt-${m.i}`)),
+          );
           return startNatsServer({
             jetstream: false,
             configText: (storeDir) =>
@@ -171,9 +188,21 @@ describe('enrolment: nodes join an operator-mode hub with their own keys and are
     );
     hubUrls = hub.map((h) => h.url).join(',');
     const creds = async (file: string) => credsAuthenticator(await readFile(file));
-    admin = await connect({ servers: hub.map((h) => h.url), name: 'hub-operator', authenticator: await creds(files.adminCreds) });
-    system = await connect({ servers: hub.map((h) => h.url), name: 'hub-system', authenticator: await creds(files.systemCreds) });
-    enrolNc = await connect({ servers: hub.map((h) => h.url), name: 'node-enrol', authenticator: await creds(files.enrolCreds) });
+    admin = await connect({
+      servers: hub.map((h) => h.url),
+      name: 'hub-operator',
+      authenticator: await creds(files.adminCreds),
+    });
+    system = await connect({
+      servers: hub.map((h) => h.url),
+      name: 'hub-system',
+      authenticator: await creds(files.systemCreds),
+    });
+    enrolNc = await connect({
+      servers: hub.map((h) => h.url),
+      name: 'node-enrol',
+      authenticator: await creds(files.enrolCreds),
+    });
     hubJsm = await eventually(() => jetstreamManager(admin), 60_000);
     // Install time on the hub: the services' status buckets (no event stream), FLEET_EVENTS for both nodes.
     await eventually(() => provisionStores(admin, 3), 60_000);
@@ -256,7 +285,10 @@ describe('enrolment: nodes join an operator-mode hub with their own keys and are
     'enrols both nodes with outpostctl enrol: own key 0600, creds 0600, the leaf connects, nats micro ls lists the service',
     async () => {
       // An operator's tokens: A's with outpostctl, bound to its serial; B's with a plain request.
-      const { stdout } = await outpostctl(['enrol', 'token', A, '--hardware-id', node(A).hardwareId, '--json'], files.adminCreds);
+      const { stdout } = await outpostctl(
+        ['enrol', 'token', A, '--hardware-id', node(A).hardwareId, '--json'],
+        files.adminCreds,
+      );
       tokens.set(A, JSON.parse(stdout).token);
       tokens.set(B, (await createToken({ nodeId: B })).token);
       expect(await fleetLeafs()).toBe(0);
@@ -264,8 +296,20 @@ describe('enrolment: nodes join an operator-mode hub with their own keys and are
       for (const id of NODE_IDS) {
         const n = node(id);
         const out = await outpostctl(
-          ['enrol', '--token', tokens.get(id) as string, '--node-id', id, '--hardware-id', n.hardwareId,
-            '--key-file', n.keyFile, '--creds-file', n.credsFile, '--json'],
+          [
+            'enrol',
+            '--token',
+            tokens.get(id) as string,
+            '--node-id',
+            id,
+            '--hardware-id',
+            n.hardwareId,
+            '--key-file',
+            n.keyFile,
+            '--creds-file',
+            n.credsFile,
+            '--json',
+          ],
           files.enrolCreds,
         );
         const result = JSON.parse(out.stdout);
@@ -274,7 +318,9 @@ describe('enrolment: nodes join an operator-mode hub with their own keys and are
         expect((await stat(n.credsFile)).mode & 0o777).toBe(0o600);
         // The seed never left the node: the hub's record has only the public key.
         const seed = (await readFile(n.keyFile, 'utf8')).trim();
-        const listed = json(await hubRequest('edge.hub.enrolment.cmd.list')).nodes.find((x: { nodeId: string }) => x.nodeId === id);
+        const listed = json(await hubRequest('edge.hub.enrolment.cmd.list')).nodes.find(
+          (x: { nodeId: string }) => x.nodeId === id,
+        );
         expect(listed).toMatchObject({ state: 'ENROLMENT_NODE_STATE_ENROLLED', publicKey: result.publicKey });
         expect(JSON.stringify(listed)).not.toContain(seed);
       }
@@ -285,8 +331,12 @@ describe('enrolment: nodes join an operator-mode hub with their own keys and are
 
       // nats micro ls, from the hub: the enrolment service with its five endpoints.
       const services: { name: string; metadata?: Record<string, string> }[] = [];
-      for await (const m of await admin.requestMany('$SRV.INFO', '', { maxWait: 1_000 })) services.push(json(m));
-      const enrolment = services.find((s) => s.name === 'outpost-enrolment') as { endpoints?: { subject: string }[]; metadata?: Record<string, string> };
+      for await (const m of await admin.requestMany('$SRV.INFO', '', { maxWait: 1_000 }))
+        services.push(json(m));
+      const enrolment = services.find((s) => s.name === 'outpost-enrolment') as {
+        endpoints?: { subject: string }[];
+        metadata?: Record<string, string>;
+      };
       expect(enrolment?.metadata?.node_id).toBe('hub');
       expect(enrolment?.endpoints?.map((e) => e.subject).sort()).toEqual(
         ['create-token', 'enrol', 'list', 'renew', 'revoke'].map((v) => `edge.hub.enrolment.cmd.${v}`),
@@ -311,7 +361,8 @@ describe('enrolment: nodes join an operator-mode hub with their own keys and are
       await eventually(async () => {
         const got: string[] = [];
         const last = (await hubJsm.streams.info(FLEET_EVENT_STREAM)).state.last_seq;
-        for (let seq = 1; seq <= last; seq++) got.push((await hubJsm.streams.getMessage(FLEET_EVENT_STREAM, { seq }))?.subject ?? '');
+        for (let seq = 1; seq <= last; seq++)
+          got.push((await hubJsm.streams.getMessage(FLEET_EVENT_STREAM, { seq }))?.subject ?? '');
         for (const id of NODE_IDS) expect(got).toContain(`edge.${id}.probe.evt.work`);
       }, 60_000);
     },
@@ -331,7 +382,9 @@ describe('enrolment: nodes join an operator-mode hub with their own keys and are
         const seenOnHub: string[] = [];
         const hubSub = admin.subscribe('edge.>', { callback: (_e, m) => void seenOnHub.push(m.subject) });
         const otherSaw: string[] = [];
-        const otherSub = node(other).local.subscribe(`edge.${other}.>`, { callback: (_e, m) => void otherSaw.push(m.subject) });
+        const otherSub = node(other).local.subscribe(`edge.${other}.>`, {
+          callback: (_e, m) => void otherSaw.push(m.subject),
+        });
         await admin.flush();
         await node(other).local.flush();
         await eventually(async () => {
@@ -362,9 +415,13 @@ describe('enrolment: nodes join an operator-mode hub with their own keys and are
         expect(got.filter((s) => s.startsWith(`edge.${other}.`))).toEqual([]);
 
         // The other node's JetStream domain: no request of this node gets through to it.
-        await expect(own.request(`$JS.${other}.API.INFO`, '', { timeout: 1_000 })).rejects.toThrow(/no responders|timeout/i);
+        await expect(own.request(`$JS.${other}.API.INFO`, '', { timeout: 1_000 })).rejects.toThrow(
+          /no responders|timeout/i,
+        );
         // Its own domain answers from its own server (local, not through the hub).
-        expect(json(await own.request(`$JS.${self}.API.INFO`, '', { timeout: 2_000 })).type).toBe('io.nats.jetstream.api.v1.account_info_response');
+        expect(json(await own.request(`$JS.${self}.API.INFO`, '', { timeout: 2_000 })).type).toBe(
+          'io.nats.jetstream.api.v1.account_info_response',
+        );
       }
     },
     SLOW,
@@ -405,7 +462,17 @@ describe('enrolment: nodes join an operator-mode hub with their own keys and are
       expect(replayed.details).toEqual(['token-used']);
       // ... and through the CLI: exit code 4 (permission denied), the reason on stderr.
       const cli = await outpostctl(
-        ['enrol', '--token', tokens.get(B) as string, '--node-id', B, '--key-file', join(scratch, 'cli.nk'), '--creds-file', join(scratch, 'cli.creds')],
+        [
+          'enrol',
+          '--token',
+          tokens.get(B) as string,
+          '--node-id',
+          B,
+          '--key-file',
+          join(scratch, 'cli.nk'),
+          '--creds-file',
+          join(scratch, 'cli.creds'),
+        ],
         files.enrolCreds,
       ).then(
         () => ({ code: 0, stderr: '' }),
@@ -431,11 +498,17 @@ describe('enrolment: nodes join an operator-mode hub with their own keys and are
       const bad = await refusal(attempt(tampered, 'enrol-e', 'tampered'));
       expect(bad.code).toBe(ErrorCode.PERMISSION_DENIED);
       expect(bad.details).toEqual(['token-invalid']);
-      const forged = await encodeGeneric('enrolment forged', createAccount(), 'outpost-enrolment', {
-        token_id: claims.nats.token_id,
-        node_id: 'enrol-e',
-        hardware_id: '',
-      }, { exp: Math.floor(Date.now() / 1000) + 600 });
+      const forged = await encodeGeneric(
+        'enrolment forged',
+        createAccount(),
+        'outpost-enrolment',
+        {
+          token_id: claims.nats.token_id,
+          node_id: 'enrol-e',
+          hardware_id: '',
+        },
+        { exp: Math.floor(Date.now() / 1000) + 600 },
+      );
       expect((await refusal(attempt(forged, 'enrol-e', 'forged'))).details).toEqual(['token-invalid']);
       // Bound to A's serial: another hardware id is refused.
       const bound = await createToken({ nodeId: 'enrol-f', hardwareId: 'serial-f' });
@@ -449,7 +522,9 @@ describe('enrolment: nodes join an operator-mode hub with their own keys and are
       }
       const tokenKv = await new Kvm(admin).open(KV_ENROLMENT_TOKENS);
       for (const t of [short, fresh, bound]) {
-        expect((await tokenKv.get(t.tokenId))?.json<{ state: string }>().state).toBe('ENROLMENT_TOKEN_STATE_ISSUED');
+        expect((await tokenKv.get(t.tokenId))?.json<{ state: string }>().state).toBe(
+          'ENROLMENT_TOKEN_STATE_ISSUED',
+        );
       }
     },
     SLOW,
@@ -509,7 +584,10 @@ describe('enrolment: nodes join an operator-mode hub with their own keys and are
     'revokes a node: its leaf is cut off and refused on reconnect, it cannot renew, the other keeps working',
     async () => {
       await eventually(async () => expect(await fleetLeafs()).toBe(2), 30_000);
-      const { stdout } = await outpostctl(['enrol', 'revoke', B, '--reason', 'stolen', '--json'], files.adminCreds);
+      const { stdout } = await outpostctl(
+        ['enrol', 'revoke', B, '--reason', 'stolen', '--json'],
+        files.adminCreds,
+      );
       expect(JSON.parse(stdout).revokedKeys).toHaveLength(1);
       // B's leaf is gone (A's may be between two connections while its credentials rotate: at most 1).
       await eventually(async () => expect(await fleetLeafs()).toBeLessThanOrEqual(1), 30_000);
@@ -522,7 +600,11 @@ describe('enrolment: nodes join an operator-mode hub with their own keys and are
         await new Promise((r) => setTimeout(r, 500));
       }
       await eventually(async () => expect(await reachable(A)).toBe(true), 30_000);
-      const renew = await renewNode({ hub: enrolNc, keyFile: node(B).keyFile, credsFile: node(B).credsFile }).then(
+      const renew = await renewNode({
+        hub: enrolNc,
+        keyFile: node(B).keyFile,
+        credsFile: node(B).credsFile,
+      }).then(
         () => undefined,
         (e: unknown) => e as ContractError,
       );

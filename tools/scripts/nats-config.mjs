@@ -68,7 +68,9 @@ function options(argv) {
   // With credentials (an operator-mode hub) the CA alone checks the hub; otherwise all three go together.
   const caOnly = creds && tlsGiven === 1 && values['leaf-ca'];
   if (tlsGiven !== 0 && tlsGiven !== 3 && !caOnly)
-    throw new UsageError('--leaf-ca, --leaf-cert and --leaf-key go together (or --leaf-creds with --leaf-ca)');
+    throw new UsageError(
+      '--leaf-ca, --leaf-cert and --leaf-key go together (or --leaf-creds with --leaf-ca)',
+    );
   const leafUrls = values['leaf-url'] ?? [];
   if ((tlsGiven > 0 || creds) && leafUrls.length === 0)
     throw new UsageError('--leaf-ca/--leaf-cert/--leaf-key/--leaf-creds need --leaf-url');

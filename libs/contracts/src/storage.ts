@@ -9,7 +9,7 @@
  *                 <nodeId>.update.state    latest UpdateStatus of the platform-update agent
  *                 <nodeId>.telemetry.effective  effective TelemetryConfig of the telemetry agent
  */
-import type { AgentId, ServiceId } from './agents.js';
+import type { ServiceId } from './agents.js';
 import { assertToken, wildcards } from './subjects.js';
 
 export const EVENT_STREAM = 'EDGE_EVENTS';

@@ -8,7 +8,14 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodeAccount, encodeOperator, encodeUser, fmtCreds, type Account, type Permissions } from '@nats-io/jwt';
+import {
+  encodeAccount,
+  encodeOperator,
+  encodeUser,
+  fmtCreds,
+  type Account,
+  type Permissions,
+} from '@nats-io/jwt';
 import { createAccount, createOperator, createUser, fromPublic, type KeyPair } from '@nats-io/nkeys';
 
 /** The subjects the FLEET account exports to the ENROL account (the enrolment service's public verbs). */
@@ -32,7 +39,10 @@ const NO_NATS_LIMITS = {
 };
 
 /** The claims of the FLEET account: JetStream (the hub domain), the enrolment exports, signing key, revocations. */
-export function fleetAccountClaims(signingKey: string, revocations: Readonly<Record<string, number>>): Partial<Account> {
+export function fleetAccountClaims(
+  signingKey: string,
+  revocations: Readonly<Record<string, number>>,
+): Partial<Account> {
   return {
     limits: {
       ...NO_NATS_LIMITS,
@@ -171,7 +181,11 @@ export async function createHubAccounts(): Promise<HubAccounts> {
 }
 
 /** The operator-mode block of a hub member's config: operator, system account, full resolver with preload. */
-export function renderHubResolver(accounts: HubAccounts, operatorJwtFile: string, resolverDir: string): string {
+export function renderHubResolver(
+  accounts: HubAccounts,
+  operatorJwtFile: string,
+  resolverDir: string,
+): string {
   const preload = Object.entries(accounts.accountJwts)
     .map(([account, jwt]) => `    ${account}: ${JSON.stringify(jwt)}`)
     .join('\n');
@@ -213,7 +227,11 @@ export interface HubAccountFiles {
  * private creds 0600. The operator's identity seed is only needed to make a new signing key: move it
  * off the hub.
  */
-export async function writeHubAccounts(dir: string, accounts: HubAccounts, resolverDir: string): Promise<HubAccountFiles> {
+export async function writeHubAccounts(
+  dir: string,
+  accounts: HubAccounts,
+  resolverDir: string,
+): Promise<HubAccountFiles> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await mkdir(resolverDir, { recursive: true, mode: 0o700 });
   const files: HubAccountFiles = {
@@ -231,8 +249,10 @@ export async function writeHubAccounts(dir: string, accounts: HubAccounts, resol
     enrolCreds: join(dir, 'enrol.creds'),
     accountsJson: join(dir, 'accounts.json'),
   };
-  const secret = (file: string, text: string) => writeFile(file, text.endsWith('\n') ? text : `${text}\n`, { mode: 0o600, flag: 'wx' });
-  const open = (file: string, text: string) => writeFile(file, text.endsWith('\n') ? text : `${text}\n`, { mode: 0o644, flag: 'wx' });
+  const secret = (file: string, text: string) =>
+    writeFile(file, text.endsWith('\n') ? text : `${text}\n`, { mode: 0o600, flag: 'wx' });
+  const open = (file: string, text: string) =>
+    writeFile(file, text.endsWith('\n') ? text : `${text}\n`, { mode: 0o644, flag: 'wx' });
   await open(files.operatorJwt, accounts.operatorJwt);
   await open(files.resolverConf, renderHubResolver(accounts, files.operatorJwt, resolverDir));
   await secret(files.operatorSeed, accounts.operatorSeed);
@@ -247,7 +267,11 @@ export async function writeHubAccounts(dir: string, accounts: HubAccounts, resol
   await open(
     files.accountsJson,
     JSON.stringify(
-      { systemAccount: accounts.systemAccount, fleetAccount: accounts.fleetAccount, enrolAccount: accounts.enrolAccount },
+      {
+        systemAccount: accounts.systemAccount,
+        fleetAccount: accounts.fleetAccount,
+        enrolAccount: accounts.enrolAccount,
+      },
       null,
       2,
     ),

@@ -29,7 +29,8 @@ async function hardwareId(ctx: CommandContext): Promise<string> {
 }
 
 export async function enrolCommand(ctx: CommandContext): Promise<number> {
-  const token = ctx.opts.token ?? (ctx.opts.tokenFile ? (await readFile(ctx.opts.tokenFile, 'utf8')).trim() : undefined);
+  const token =
+    ctx.opts.token ?? (ctx.opts.tokenFile ? (await readFile(ctx.opts.tokenFile, 'utf8')).trim() : undefined);
   if (!token) throw usage('enrol needs --token TOKEN or --token-file FILE');
   const nodeId = ctx.opts.nodeId ?? ctx.io.env.OUTPOST_NODE_ID;
   if (!nodeId) throw usage('enrol needs --node-id (or OUTPOST_NODE_ID): the node id this node runs with');
@@ -42,10 +43,18 @@ export async function enrolCommand(ctx: CommandContext): Promise<number> {
     credsFile: ctx.opts.credsFile ?? DEFAULT_CREDS_FILE,
     timeoutMs: ctx.fleet.timeoutMs,
   });
-  const expiresAt = result.credentials.expiresAt ? timestampDate(result.credentials.expiresAt).toISOString() : '';
+  const expiresAt = result.credentials.expiresAt
+    ? timestampDate(result.credentials.expiresAt).toISOString()
+    : '';
   const credsFile = ctx.opts.credsFile ?? DEFAULT_CREDS_FILE;
   if (ctx.opts.json) {
-    writeJson(ctx.io, { nodeId, publicKey: result.publicKey, credsFile, expiresAt, keyCreated: result.keyCreated });
+    writeJson(ctx.io, {
+      nodeId,
+      publicKey: result.publicKey,
+      credsFile,
+      expiresAt,
+      keyCreated: result.keyCreated,
+    });
     return 0;
   }
   ctx.io.stdout.write(
@@ -105,13 +114,19 @@ export async function enrolTokenCommand(ctx: CommandContext): Promise<number> {
     return 0;
   }
   ctx.io.stdout.write(`${reply.token}\n`);
-  ctx.io.stderr.write(`token ${reply.tokenId} for ${reply.nodeId || 'any new node id'}, single use, expires ${expiresAt}\n`);
+  ctx.io.stderr.write(
+    `token ${reply.tokenId} for ${reply.nodeId || 'any new node id'}, single use, expires ${expiresAt}\n`,
+  );
   return 0;
 }
 
 export async function enrolRevokeCommand(ctx: CommandContext): Promise<number> {
   const [nodeId] = ctx.args;
-  const reply = await ctx.fleet.request(EnrolmentApi.cmd.revoke, { nodeId, reason: ctx.opts.reason ?? '' }, HUB_DOMAIN);
+  const reply = await ctx.fleet.request(
+    EnrolmentApi.cmd.revoke,
+    { nodeId, reason: ctx.opts.reason ?? '' },
+    HUB_DOMAIN,
+  );
   if (ctx.opts.json) {
     writeJson(ctx.io, { nodeId, revokedKeys: reply.node?.revokedKeys ?? [] });
     return 0;
@@ -142,4 +157,3 @@ export async function enrolListCommand(ctx: CommandContext): Promise<number> {
   );
   return 0;
 }
-

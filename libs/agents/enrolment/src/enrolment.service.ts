@@ -4,7 +4,13 @@
  * FLEET account in step with the revocations in the records (pushed at start and on every change).
  */
 import { randomBytes } from 'node:crypto';
-import { Inject, Injectable, type LoggerService, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type LoggerService,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { create } from '@bufbuild/protobuf';
 import { durationMs, timestampFromMs, timestampMs } from '@bufbuild/protobuf/wkt';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -37,7 +43,14 @@ import {
 } from '@outpost/agent-runtime';
 import type { enrolmentSettings } from './config/enrolment.settings.js';
 import { CredentialIssuer, readSeed } from './credentials/issuer.js';
-import { checkNodeId, decideEnrol, decideRenew, decideRevoke, issuedToken, revocationsOf } from './domain/enrol.js';
+import {
+  checkNodeId,
+  decideEnrol,
+  decideRenew,
+  decideRevoke,
+  issuedToken,
+  revocationsOf,
+} from './domain/enrol.js';
 import { isRefusal, type Refusal } from './domain/refusal.js';
 import { readToken, tokenTtlMs } from './domain/token.js';
 import { EnrolmentStore, StaleRevisionError } from './state/enrolment.store.js';
@@ -47,11 +60,12 @@ const LOG = 'Enrolment';
 
 /** The typed error of a refusal: PERMISSION_DENIED (or INVALID_ARGUMENT for a malformed id), reason first. */
 export function refusalError(refusal: Refusal): ContractError {
-  const code = refusal.refused === 'node-id-invalid' || refusal.refused === 'key-invalid'
-    ? ErrorCode.INVALID_ARGUMENT
-    : refusal.refused === 'not-enrolled'
-      ? ErrorCode.NOT_FOUND
-      : ErrorCode.PERMISSION_DENIED;
+  const code =
+    refusal.refused === 'node-id-invalid' || refusal.refused === 'key-invalid'
+      ? ErrorCode.INVALID_ARGUMENT
+      : refusal.refused === 'not-enrolled'
+        ? ErrorCode.NOT_FOUND
+        : ErrorCode.PERMISSION_DENIED;
   return new ContractError(code, refusal.message, [refusal.refused]);
 }
 
@@ -76,7 +90,8 @@ export class EnrolmentService implements OnModuleInit, OnModuleDestroy {
 
   async onModuleInit(): Promise<void> {
     const s = this.settings;
-    if (!s.fleetAccount) throw new Error('enrolment: fleetAccount is required (the FLEET account public key)');
+    if (!s.fleetAccount)
+      throw new Error('enrolment: fleetAccount is required (the FLEET account public key)');
     this.issuer = new CredentialIssuer({
       fleetAccount: s.fleetAccount,
       fleetSigning: await readSeed(s.fleetSigningSeedFile, 'SA', 'fleetSigningSeedFile'),
@@ -153,7 +168,10 @@ export class EnrolmentService implements OnModuleInit, OnModuleDestroy {
         await this.store.updateToken(decision.token, token?.revision ?? 0);
       } catch (err) {
         if (err instanceof StaleRevisionError) {
-          throw refusalError({ refused: 'token-used', message: `enrolment token ${claims.tokenId} was already used` });
+          throw refusalError({
+            refused: 'token-used',
+            message: `enrolment token ${claims.tokenId} was already used`,
+          });
         }
         throw err;
       }
@@ -227,7 +245,10 @@ export class EnrolmentService implements OnModuleInit, OnModuleDestroy {
   private async pushAccount(): Promise<void> {
     const jwt = await this.issuer.accountJwt(revocationsOf(await this.store.allNodes()));
     const reply = await this.system.request('$SYS.REQ.CLAIMS.UPDATE', jwt, { timeout: 5_000 });
-    const body = reply.json<{ data?: { code?: number; message?: string }; error?: { description?: string } }>();
+    const body = reply.json<{
+      data?: { code?: number; message?: string };
+      error?: { description?: string };
+    }>();
     if (body.error || body.data?.code !== 200) {
       throw new ContractError(
         ErrorCode.UNAVAILABLE,

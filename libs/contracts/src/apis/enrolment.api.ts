@@ -41,7 +41,7 @@ export const EnrolmentApi = {
       'revoke',
       EnrolmentRevokeRequestSchema,
       EnrolmentRevokeReplySchema,
-      "Revoke a node: its keys are revoked in the FLEET account and its leaf is disconnected",
+      'Revoke a node: its keys are revoked in the FLEET account and its leaf is disconnected',
     ),
     list: command(
       'enrolment',

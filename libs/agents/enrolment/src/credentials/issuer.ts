@@ -40,7 +40,11 @@ export class CredentialIssuer {
   }
 
   token(claims: TokenClaims): Promise<string> {
-    const data: TokenData = { token_id: claims.tokenId, node_id: claims.nodeId, hardware_id: claims.hardwareId };
+    const data: TokenData = {
+      token_id: claims.tokenId,
+      node_id: claims.nodeId,
+      hardware_id: claims.hardwareId,
+    };
     return encodeGeneric(`enrolment ${claims.tokenId}`, this.keys.tokenSigning, TOKEN_KIND, data, {
       exp: Math.floor(claims.expiresAtMs / 1000),
     });

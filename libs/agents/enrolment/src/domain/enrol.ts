@@ -22,8 +22,10 @@ import type { TokenClaims } from './token.js';
 const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export function checkNodeId(nodeId: string): Refusal | undefined {
-  if (!NODE_ID.test(nodeId)) return refuse('node-id-invalid', `node id "${nodeId}" is not a subject token (1-64 of A-Z a-z 0-9 _ -)`);
-  if (nodeId === HUB_DOMAIN) return refuse('node-id-invalid', `"${HUB_DOMAIN}" is the hub's domain and cannot be a node id`);
+  if (!NODE_ID.test(nodeId))
+    return refuse('node-id-invalid', `node id "${nodeId}" is not a subject token (1-64 of A-Z a-z 0-9 _ -)`);
+  if (nodeId === HUB_DOMAIN)
+    return refuse('node-id-invalid', `"${HUB_DOMAIN}" is the hub's domain and cannot be a node id`);
   return undefined;
 }
 
@@ -79,7 +81,10 @@ export function decideEnrol(input: EnrolInput): EnrolDecision | Refusal {
     return refuse('node-taken', `node ${request.nodeId} is already enrolled; ask for a token naming it`);
   }
   const revoked = new Set(node?.revokedKeys ?? []);
-  if (revoked.has(request.publicKey) || (node?.state === EnrolmentNodeState.REVOKED && node.publicKey === request.publicKey)) {
+  if (
+    revoked.has(request.publicKey) ||
+    (node?.state === EnrolmentNodeState.REVOKED && node.publicKey === request.publicKey)
+  ) {
     return refuse('key-revoked', 'this key was revoked: generate a new key pair to enrol again');
   }
   const replaced = node && node.publicKey && node.publicKey !== request.publicKey ? [node.publicKey] : [];
@@ -116,7 +121,8 @@ export interface RenewInput {
 export function decideRenew(input: RenewInput): EnrolmentNode | Refusal {
   const { node, request, nowMs } = input;
   if (!node) return refuse('not-enrolled', `node ${request.nodeId} is not enrolled`);
-  if (node.state === EnrolmentNodeState.REVOKED) return refuse('node-revoked', `node ${request.nodeId} is revoked`);
+  if (node.state === EnrolmentNodeState.REVOKED)
+    return refuse('node-revoked', `node ${request.nodeId} is revoked`);
   if (node.publicKey !== request.publicKey) {
     return refuse('key-mismatch', `node ${request.nodeId} is enrolled with another key`);
   }
@@ -133,7 +139,12 @@ export function decideRenew(input: RenewInput): EnrolmentNode | Refusal {
   });
 }
 
-export function decideRevoke(node: EnrolmentNode | undefined, nodeId: string, reason: string, nowMs: number): EnrolmentNode | Refusal {
+export function decideRevoke(
+  node: EnrolmentNode | undefined,
+  nodeId: string,
+  reason: string,
+  nowMs: number,
+): EnrolmentNode | Refusal {
   if (!node) return refuse('not-enrolled', `node ${nodeId} is not enrolled`);
   if (node.state === EnrolmentNodeState.REVOKED) return node; // again: the same record, pushed again
   const keys = new Set([...node.revokedKeys, node.publicKey]);

@@ -53,7 +53,11 @@ export function readToken(token: string, issuer: string, nowMs: number): TokenCl
 }
 
 /** The lifetime of a new token: the requested one (default when none), at most the maximum. */
-export function tokenTtlMs(requestedMs: number | undefined, defaultMs: number, maxMs: number): number | Refusal {
+export function tokenTtlMs(
+  requestedMs: number | undefined,
+  defaultMs: number,
+  maxMs: number,
+): number | Refusal {
   if (requestedMs === undefined || requestedMs === 0) return defaultMs;
   if (requestedMs < 0 || requestedMs > maxMs) {
     return refuse('token-invalid', `ttl must be between 1 s and ${maxMs / 1000} s`);

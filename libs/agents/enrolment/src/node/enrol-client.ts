@@ -25,7 +25,9 @@ export async function ensureNodeKey(keyFile: string): Promise<NodeKey> {
   try {
     const info = await stat(keyFile);
     if ((info.mode & 0o077) !== 0) {
-      throw new Error(`${keyFile} is readable by others (mode ${(info.mode & 0o777).toString(8)}): chmod 600 it`);
+      throw new Error(
+        `${keyFile} is readable by others (mode ${(info.mode & 0o777).toString(8)}): chmod 600 it`,
+      );
     }
     const seed = (await readFile(keyFile, 'utf8')).trim();
     if (!/^SU[A-Z2-7]{56}$/.test(seed)) throw new Error(`${keyFile} does not hold a NATS user seed`);
@@ -81,7 +83,8 @@ export interface RenewOptions {
 /** A new JWT for the same key, asked for with a proof signed by the key; the .creds file replaced. */
 export async function renewNode(opts: RenewOptions): Promise<EnrolmentCredentials> {
   const key = await ensureNodeKey(opts.keyFile);
-  if (key.created) throw new Error(`${opts.keyFile} did not exist: this node is not enrolled (outpostctl enrol)`);
+  if (key.created)
+    throw new Error(`${opts.keyFile} did not exist: this node is not enrolled (outpostctl enrol)`);
   const nodeId = opts.nodeId ?? (await readCredsLifetime(opts.credsFile)).nodeId;
   const publicKey = key.pair.getPublicKey();
   const signedAtMs = Math.floor((opts.now ?? Date.now)() / 1000) * 1000;
@@ -106,7 +109,9 @@ export interface CredsLifetime {
 /** The node id and validity of the JWT in a .creds file. */
 export async function readCredsLifetime(credsFile: string): Promise<CredsLifetime> {
   const text = await readFile(credsFile, 'utf8');
-  const jwt = /-----BEGIN NATS USER JWT-----\s*([^\s-][^\s]*)\s*------END NATS USER JWT------/.exec(text)?.[1];
+  const jwt = /-----BEGIN NATS USER JWT-----\s*([^\s-][^\s]*)\s*------END NATS USER JWT------/.exec(
+    text,
+  )?.[1];
   if (!jwt) throw new Error(`${credsFile} holds no NATS user JWT`);
   const claims = decodeJwt(jwt);
   return { nodeId: claims.name, issuedAtMs: claims.iat * 1000, expiresAtMs: (claims.exp ?? 0) * 1000 };

@@ -63,7 +63,9 @@ export class EnrolmentStore {
   async writeNode(node: EnrolmentNode, revision: number | undefined): Promise<void> {
     const bytes = encode(EnrolmentNodeSchema, node);
     await cas(() =>
-      revision === undefined ? this.nodes.create(node.nodeId, bytes) : this.nodes.update(node.nodeId, bytes, revision),
+      revision === undefined
+        ? this.nodes.create(node.nodeId, bytes)
+        : this.nodes.update(node.nodeId, bytes, revision),
     );
   }
 
