@@ -48,8 +48,8 @@ describe('EnrolmentStore on a real nats-server', () => {
     const used = (by: string) =>
       create(EnrolmentTokenSchema, { ...issued, state: EnrolmentTokenState.USED, usedByNode: by });
     const results = await Promise.allSettled([
-      one.updateToken(used('node-a'), a!.revision),
-      two.updateToken(used('node-b'), b!.revision),
+      one.updateToken(used('node-a'), a?.revision ?? 0),
+      two.updateToken(used('node-b'), b?.revision ?? 0),
     ]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
@@ -69,8 +69,8 @@ describe('EnrolmentStore on a real nats-server', () => {
     await store.writeNode(node, undefined);
     await expect(store.writeNode(node, undefined)).rejects.toBeInstanceOf(StaleRevisionError);
     const read = await store.node('edge-7');
-    await store.writeNode({ ...node, state: EnrolmentNodeState.REVOKED }, read!.revision);
-    await expect(store.writeNode(node, read!.revision)).rejects.toBeInstanceOf(StaleRevisionError);
+    await store.writeNode({ ...node, state: EnrolmentNodeState.REVOKED }, read?.revision ?? 0);
+    await expect(store.writeNode(node, read?.revision ?? 0)).rejects.toBeInstanceOf(StaleRevisionError);
     expect((await store.allNodes()).map((n) => `${n.nodeId}:${n.state}`)).toEqual([
       `edge-7:${EnrolmentNodeState.REVOKED}`,
     ]);
