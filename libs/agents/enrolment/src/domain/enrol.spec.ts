@@ -32,7 +32,7 @@ const claims = (over: Partial<TokenClaims> = {}): TokenClaims => ({
   expiresAtMs: NOW + 3_600_000,
   ...over,
 });
-const enrolled = (over: Partial<EnrolmentNode> = {}): EnrolmentNode =>
+const enrolled = (over: Partial<Omit<EnrolmentNode, '$typeName' | '$unknown'>> = {}): EnrolmentNode =>
   create(EnrolmentNodeSchema, {
     nodeId: 'edge-7',
     state: EnrolmentNodeState.ENROLLED,
