@@ -226,7 +226,9 @@ describe('enrolment: nodes join an operator-mode hub with their own keys and are
     );
     await eventually(async () => {
       expect(json(await hubRequest('edge.hub.enrolment.cmd.list')).nodes ?? []).toEqual([]);
-    }, 60_000);
+    }, 60_000).catch((err: unknown) => {
+      throw new Error(`${String(err)}\nenrolment service output:\n${service.output().slice(-4_000)}`);
+    });
 
     for (const id of NODE_IDS) {
       const nodeDir = join(dir, id);
@@ -617,4 +619,9 @@ describe('enrolment: nodes join an operator-mode hub with their own keys and are
     },
     SLOW,
   );
+
+  it('ran the enrolment service within its own narrow permissions on the hub', () => {
+    expect(service.output()).toContain('node enrol-a enrolled');
+    expect(service.output()).not.toMatch(/PERMISSIONS_VIOLATION|Permissions Violation/);
+  });
 });

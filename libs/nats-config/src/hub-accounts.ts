@@ -17,6 +17,7 @@ import {
   type Permissions,
 } from '@nats-io/jwt';
 import { createAccount, createOperator, createUser, fromPublic, type KeyPair } from '@nats-io/nkeys';
+import { KV_ENROLMENT_NODES, KV_ENROLMENT_TOKENS } from '@outpost/contracts';
 
 /** The subjects the FLEET account exports to the ENROL account (the enrolment service's public verbs). */
 export const ENROL_EXPORTS = ['edge.hub.enrolment.cmd.enrol', 'edge.hub.enrolment.cmd.renew'] as const;
@@ -103,10 +104,41 @@ export interface HubAccounts {
 
 const seedOf = (kp: KeyPair) => new TextDecoder().decode(kp.getSeed());
 
-/** The enrolment service's permissions in FLEET: its own subjects, the hub's JetStream API and KV, discovery. */
+/** What a client needs to create, read, write and list one KV bucket (nats.js 3.4 on nats-server 2.9). */
+function kvBucketSubjects(bucket: string): string[] {
+  const stream = `KV_${bucket}`;
+  return [
+    `$JS.API.STREAM.CREATE.${stream}`,
+    `$JS.API.STREAM.INFO.${stream}`,
+    `$JS.API.STREAM.MSG.GET.${stream}`,
+    `$JS.API.DIRECT.GET.${stream}.>`,
+    `$JS.API.CONSUMER.CREATE.${stream}`,
+    `$JS.API.CONSUMER.CREATE.${stream}.>`,
+    `$JS.API.CONSUMER.INFO.${stream}.*`,
+    `$JS.API.CONSUMER.DELETE.${stream}.*`,
+    `$KV.${bucket}.>`,
+  ];
+}
+
+/**
+ * The enrolment service's permissions in FLEET: its own subjects, discovery, its inbox, its two KV
+ * buckets (created at start) and its status key in the hub's edge_status. Nothing else of the hub's
+ * JetStream: it cannot touch FLEET_EVENTS or any node's domain.
+ */
 export const ENROLMENT_SERVICE_PERMISSIONS: Permissions = {
   pub: {
-    allow: ['edge.hub.enrolment.>', '$JS.API.>', '$KV.>', '$SRV.>', '_INBOX.enrolment.>'],
+    allow: [
+      'edge.hub.enrolment.>',
+      '$SRV.>',
+      '_INBOX.enrolment.>',
+      '$JS.API.INFO',
+      // The runtime binds the hub's status buckets and writes its own status key.
+      '$JS.API.STREAM.INFO.KV_edge_status',
+      '$JS.API.STREAM.INFO.KV_edge_desired',
+      '$KV.edge_status.hub.enrolment',
+      // Its records: create and bind the buckets, read, write (compare-and-set), list keys.
+      ...[KV_ENROLMENT_TOKENS, KV_ENROLMENT_NODES].flatMap(kvBucketSubjects),
+    ],
   },
   sub: { allow: ['edge.hub.enrolment.cmd.*', '$SRV.>', '_INBOX.enrolment.>'] },
   resp: { max: 1, ttl: 0 },
