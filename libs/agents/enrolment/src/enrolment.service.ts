@@ -35,8 +35,10 @@ import {
 } from '@outpost/contracts';
 import { BusClient } from '@outpost/bus';
 import {
+  AGENT_CONTEXT,
   AGENT_LOGGER,
   AGENT_SETTINGS,
+  type AgentContext,
   readCredsFile,
   StatusReporter,
   type SettingsOf,
@@ -82,6 +84,7 @@ export class EnrolmentService implements OnModuleInit, OnModuleDestroy {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
+    @Inject(AGENT_CONTEXT) private readonly ctx: AgentContext,
     @Inject(AGENT_SETTINGS) private readonly settings: Settings,
     @Inject(AGENT_LOGGER) private readonly logger: LoggerService,
     private readonly bus: BusClient,
@@ -99,9 +102,8 @@ export class EnrolmentService implements OnModuleInit, OnModuleDestroy {
       tokenSigning: await readSeed(s.tokenSigningSeedFile, 'SA', 'tokenSigningSeedFile'),
     });
     this.store = await EnrolmentStore.open(this.bus.connection, s.kvReplicas);
-    const servers = this.bus.connection.getServer();
     this.system = await connect({
-      servers: [servers],
+      servers: this.ctx.common.natsUrl.split(',').map((url) => url.trim()),
       name: 'outpost-enrolment-system',
       authenticator: credsAuthenticator(await readCredsFile(s.systemCredsFile)),
       maxReconnectAttempts: -1,
