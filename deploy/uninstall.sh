@@ -91,7 +91,7 @@ if [ -f "$ETC/.defaults.sha256" ]; then
   done <"$ETC/.defaults.sha256"
   rm -f "$ETC/.defaults.sha256"
 fi
-rm -f "$ETC/cluster-provider.env" "$ETC/install.env" "$ETC/nats/nats-server.conf"
+rm -f "$ETC/cluster-provider.env" "$ETC/install.env" "$ETC/nats/nats-server.conf" "$ETC/nats/provision.env"
 
 if [ "$PURGE" = yes ]; then
   rm -rf "$ETC" "$ROOT/var/lib/outpost" "$ROOT/run/outpost"

@@ -384,6 +384,10 @@ describe('the bundle and deploy/install.sh', () => {
         expect(conf).toContain(join(home, 'jetstream'));
         await writeFile(join(home, 'nats-server.conf'), conf);
         nats = await startNatsServer({ configFile: join(home, 'nats-server.conf') });
+        // The unit's EnvironmentFile= names the node whose agent streams and watches it provisions.
+        const provisionEnv = await readFile(join(nats_, 'provision.env'), 'utf8');
+        const nodeId = /^OUTPOST_NODE_ID=(\S+)$/m.exec(provisionEnv)?.[1] ?? '';
+        expect(nodeId).toMatch(/^[0-9a-f]{16}$/);
         const provision = spawnSync(
           join(root, 'opt/outpost/node/bin/node'),
           [
@@ -391,6 +395,8 @@ describe('the bundle and deploy/install.sh', () => {
             '--provision',
             '--admin-seed',
             join(nats_, 'creds/admin.nk'),
+            '--node-id',
+            nodeId,
             '--url',
             nats.url,
           ],
@@ -473,6 +479,7 @@ describe('the bundle and deploy/install.sh', () => {
         'etc/outpost/cluster.json',
         'etc/outpost/install.env',
         'etc/outpost/nats/nats-server.conf',
+        'etc/outpost/nats/provision.env',
         'usr/local/bin/outpostctl',
       ]) {
         expect({ gone, present: await exists(join(root, gone)) }).toEqual({ gone, present: false });

@@ -250,7 +250,7 @@ describe('enrolment: nodes join an operator-mode hub with their own keys and are
       });
       const server = await startNatsServer({ configFile: rendered.configFile });
       const seed = join(rendered.credsDir, 'admin.nk');
-      await provisionAsAdmin(server.url, seed);
+      await provisionAsAdmin(server.url, seed, id);
       const local = await connectTo(server, { authenticator: nkeyAuthenticator(await readSeedFile(seed)) });
       // The node's own work: it answers the hub on its subjects.
       local.subscribe(`edge.${id}.probe.cmd.ping`, { callback: (_e, m) => void m.respond(id) });

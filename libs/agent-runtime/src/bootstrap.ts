@@ -132,7 +132,9 @@ export async function startSuite(
     // With NATS users, JetStream is provisioned at install time and the agents only bind; a development
     // server without users is provisioned by whoever starts first, as before.
     const anonymous = !nkeySeed && !creds && !common.natsUser;
-    const stores = anonymous ? await provisionJetStream(connection) : await openStores(connection);
+    // The agents' streams are theirs to create there (several simulated nodes may share the server).
+    if (anonymous) await provisionJetStream(connection, { nodeId, agentStreams: false });
+    const stores = await openStores(connection, anonymous ? 'agents' : 'install');
     const client = new BusClient(connection, { nodeId, defaultTimeoutMs: common.requestTimeoutMs });
     for (const [i, definition] of definitions.entries()) {
       const context: AgentContext = {
