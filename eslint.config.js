@@ -62,7 +62,11 @@ export default tseslint.config(
             },
             { sourceTag: 'scope:fleet', onlyDependOnLibsWithTags: ['scope:fleet', 'scope:shared'] },
             { sourceTag: 'scope:suite', onlyDependOnLibsWithTags: ['*'] },
-            { sourceTag: 'scope:ctl', onlyDependOnLibsWithTags: ['scope:orchestrator', 'scope:shared'] },
+            { sourceTag: 'scope:enrolment', onlyDependOnLibsWithTags: ['scope:enrolment', 'scope:shared'] },
+            {
+              sourceTag: 'scope:ctl',
+              onlyDependOnLibsWithTags: ['scope:orchestrator', 'scope:enrolment', 'scope:shared'],
+            },
           ],
         },
       ],
