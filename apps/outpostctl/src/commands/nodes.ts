@@ -106,7 +106,6 @@ export async function nodeCommand(ctx: CommandContext): Promise<number> {
   const { fleet } = ctx;
   if (await fleet.isHub()) return (await import('./fleet.js')).hubNodeCommand(ctx);
   await fleet.requireNode(nodeId);
-  const now = ctx.io.now();
   // Live answers where the agent is up; the last copy in KV edge_status otherwise.
   const [describe, health, inventory, update, statuses, services, row] = await Promise.all([
     fleet.ask(NodeApi.cmd.describe, nodeId),
@@ -121,8 +120,10 @@ export async function nodeCommand(ctx: CommandContext): Promise<number> {
       .then(async (u) => u ?? (await fleet.status(UpdateStatusSchema, kvKeys.updateState(nodeId)))),
     fleet.agentStatuses(nodeId),
     fleet.liveServices(),
-    nodeRow(fleet, nodeId, now),
+    nodeRow(fleet, nodeId, ctx.io.now()),
   ]);
+  // After the reads: a status written while they ran is not shown as "in 0s".
+  const now = ctx.io.now();
   const identity =
     describe?.identity ?? (await fleet.status(NodeIdentitySchema, kvKeys.nodeIdentity(nodeId)));
   const live = services.filter((s) => s.nodeId === nodeId);
