@@ -1,11 +1,14 @@
 // What ships, for the scripts that run it (npm start, npm run bench) and the tests that start apps as
-// processes: the entry file of an app and the Node flags the units run it with.
+// processes: the entry file of an app (packed by pack-apps.mjs) and how the units run Node.
 import { join } from 'node:path';
 
-/** Node flags of every Outpost unit (deploy/systemd), measured in docs/performance.md. */
+/** Node flags of every Outpost unit (deploy/systemd ExecStart=), measured in docs/performance.md. */
 export const NODE_FLAGS = [];
 
-/** The entry file of an app as it ships. */
+/** Environment of every Outpost unit (deploy/systemd Environment=), measured in docs/performance.md. */
+export const NODE_ENV = {};
+
+/** The entry file of an app as it ships, in the repository (the install bundle has it as dist/main.js). */
 export function shippedMain(root, app) {
-  return join(root, 'apps', app, 'dist', 'main.js');
+  return join(root, 'apps', app, 'dist', 'bundle', 'main.js');
 }
