@@ -17,7 +17,7 @@ import { spawn } from 'node:child_process';
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { eventually, OtlpReceiver, simulatedNodeEnv, startNatsServer, freePort } from '@outpost/testing';
-import { NODE_FLAGS, shippedMain } from '../scripts/shipped.mjs';
+import { NODE_ENV, NODE_FLAGS, shippedMain } from '../scripts/shipped.mjs';
 
 const AGENTS = ['node', 'hardware', 'cluster', 'update', 'orchestrator', 'telemetry', 'observability'];
 const INPUTS = ['cpu', 'memory', 'disk', 'diskio', 'net', 'load', 'temperature', 'agents'];
@@ -126,7 +126,7 @@ export async function benchFootprint({ root, nats, nc, launch, windowS = windowS
     dirs.push(d);
     return d;
   };
-  const outpost = (app, env) => launch([...NODE_FLAGS, shippedMain(root, app)], env);
+  const outpost = (app, env) => launch([...NODE_FLAGS, shippedMain(root, app)], { ...NODE_ENV, ...env });
   const stockArgs = [join(root, 'tools/bench/stock-nest.mjs'), nats.url, 'bench.stock.ping'];
   const nodeEnv = (dir, nodeId, extra = {}) =>
     simulatedNodeEnv(dir, nats.url, { OUTPOST_LOG_LEVEL: 'warn', OUTPOST_NODE_ID: nodeId, ...extra });
@@ -182,7 +182,11 @@ export async function benchFootprint({ root, nats, nc, launch, windowS = windowS
     await Promise.all(readyAll);
     await exportEverything(nc, 'benchsuite', receiver.endpoint, promPorts[0]);
     await exportEverything(nc, 'benchsplit', receiver.endpoint, promPorts[1]);
-    await requests(nc, 'bench.stock.ping', JSON.stringify({ pattern: 'bench.stock.ping', data: {}, id: '1' }));
+    await requests(
+      nc,
+      'bench.stock.ping',
+      JSON.stringify({ pattern: 'bench.stock.ping', data: {}, id: '1' }),
+    );
     await requests(nc, 'edge.benchsuite.node.cmd.describe');
     await requests(nc, 'edge.benchsplit.node.cmd.describe');
     await sleep(5000); // start-up settled
@@ -228,10 +232,13 @@ function report({ windowS, startup, rss, peak, cpu, parts, scrapes, exported }) 
         `${(kib / rss.bare).toFixed(2)}x bare ${(kib / rss.stock).toFixed(2)}x stock${extra}`,
     );
   const window = windowS >= 600 ? `${windowS} s (--long)` : `${windowS} s (default; --long for 600 s)`;
-  console.log(`footprint (shipped artifacts, Node flags: ${NODE_FLAGS.join(' ') || 'none'})`);
+  const units = [...Object.entries(NODE_ENV).map(([k, v]) => `${k}=${v}`), ...NODE_FLAGS].join(' ');
+  console.log(`footprint (what ships, run as the units run it: ${units || 'no flags'})`);
   console.log(`start-up, median of ${startup.suite.length} interleaved rounds`);
   console.log(`  bare node to first output        ${ms(s.bare).padStart(8)}`);
-  console.log(`  stock Nest NATS microservice     ${ms(s.stock).padStart(8)}   (baseline: spawn to listening)`);
+  console.log(
+    `  stock Nest NATS microservice     ${ms(s.stock).padStart(8)}   (baseline: spawn to listening)`,
+  );
   console.log(
     `  edge-node, every agent READY     ${ms(s.suite).padStart(8)}   ${startupRatio.toFixed(2)}x stock, ` +
       `target <= ${TARGET.startupRatio}x: ${met(startupRatio <= TARGET.startupRatio)}`,
@@ -243,7 +250,11 @@ function report({ windowS, startup, rss, peak, cpu, parts, scrapes, exported }) 
   console.log(`  ${''.padEnd(30)} ${'end'.padStart(10)} ${'peak'.padStart(10)}`);
   line('bare', rss.bare, '   (baseline)');
   line('stock', rss.stock, '   (baseline: stock Nest NATS microservice, one handler)');
-  line('suite', rss.suite, `   edge-node exporting; target <= ${TARGET.suiteMiB} MiB: ${met(rss.suite <= TARGET.suiteMiB * 1024)}`);
+  line(
+    'suite',
+    rss.suite,
+    `   edge-node exporting; target <= ${TARGET.suiteMiB} MiB: ${met(rss.suite <= TARGET.suiteMiB * 1024)}`,
+  );
   for (const a of AGENTS) line(a, rss[a], `   ${a}-agent alone`);
   console.log(
     `  any one agent alone at most ${mib(agentsMax)}, target <= ${TARGET.agentMiB} MiB: ` +
@@ -254,7 +265,9 @@ function report({ windowS, startup, rss, peak, cpu, parts, scrapes, exported }) 
       `anonymous (heaps, code, stacks) ${mib(parts.anonymous)}`,
   );
   console.log(`idle CPU, ${windowS} s window`);
-  console.log(`  bare node                        ${cpu.bare.toFixed(3).padStart(7)} % of a core   (baseline)`);
+  console.log(
+    `  bare node                        ${cpu.bare.toFixed(3).padStart(7)} % of a core   (baseline)`,
+  );
   console.log(
     `  edge-node, nothing configured    ${cpu.idle.toFixed(3).padStart(7)} % of a core   ` +
       `target < ${TARGET.idleCpuPct} %: ${met(cpu.idle < TARGET.idleCpuPct)}`,

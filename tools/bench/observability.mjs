@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Kvm } from '@nats-io/kv';
 import { BufferedSink, OfflineBuffer, OtlpHttpTransport } from '@outpost/agent-observability';
 import { eventually, OtlpReceiver } from '@outpost/testing';
+import { NODE_ENV, NODE_FLAGS, shippedMain } from '../scripts/shipped.mjs';
 
 const WINDOW_S = Number(process.env.BENCH_OBS_SECONDS || 60);
 const BATCHES = Number(process.env.BENCH_OBS_BATCHES || 500);
@@ -47,8 +48,9 @@ export async function benchObservability({ root, nats, nc, env, nodeIdOf, dir, l
   const receiver = new OtlpReceiver();
   await receiver.start();
   const promPort = await freePort();
-  const telemetry = launch([join(root, 'apps/telemetry-agent/dist/main.js')], env);
-  const observability = launch([join(root, 'apps/observability-agent/dist/main.js')], {
+  const telemetry = launch([...NODE_FLAGS, shippedMain(root, 'telemetry-agent')], { ...NODE_ENV, ...env });
+  const observability = launch([...NODE_FLAGS, shippedMain(root, 'observability-agent')], {
+    ...NODE_ENV,
     ...env,
     OUTPOST_OBSERVABILITY_PROMETHEUS_HOST: '127.0.0.1',
   });

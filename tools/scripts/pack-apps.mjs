@@ -40,11 +40,9 @@ const REQUIRE_SHIM =
   "import { createRequire as __outpostCreateRequire } from 'node:module'; " +
   'const require = __outpostCreateRequire(import.meta.url);';
 
-/** Bundles one ES module entry (and everything it imports) into outfile. */
-export async function packFile(entry, outfile, { version } = {}) {
-  const result = await build({
-    entryPoints: [entry],
-    outfile,
+/** esbuild's options for what ships; outputs are named by the caller. */
+function options(version) {
+  return {
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -59,21 +57,27 @@ export async function packFile(entry, outfile, { version } = {}) {
     external: NOT_BUNDLED,
     define: version ? { OUTPOST_BUNDLED_VERSION: JSON.stringify(version) } : {},
     logLevel: 'warning',
-  });
-  if (result.errors.length > 0) throw new Error(`esbuild failed for ${entry}`);
+  };
+}
+
+const runtimeVersion = () =>
+  JSON.parse(readFileSync(join(root, 'libs/agent-runtime/package.json'), 'utf8')).version;
+
+/** Bundles one ES module entry (and everything it imports) into outfile. */
+export async function packFile(entry, outfile) {
+  await build({ ...options(runtimeVersion()), entryPoints: [entry], outfile });
   return outfile;
 }
 
-/** apps/<app>/dist/bundle/main.js for each app (all of them by default). */
+/** apps/<app>/dist/bundle/main.js for each app (all of them by default), in one esbuild run. */
 export async function packApps(apps = listApps()) {
-  const { version } = JSON.parse(readFileSync(join(root, 'libs/agent-runtime/package.json'), 'utf8'));
-  return Promise.all(
-    apps.map((app) => {
-      const entry = join(root, 'apps', app, 'dist/main.js');
-      if (!existsSync(entry)) throw new Error(`${entry} is missing: run tsc -b tsconfig.build.json first`);
-      return packFile(entry, join(root, 'apps', app, 'dist/bundle/main.js'), { version });
-    }),
-  );
+  const entryPoints = apps.map((app) => {
+    const entry = join(root, 'apps', app, 'dist/main.js');
+    if (!existsSync(entry)) throw new Error(`${entry} is missing: run tsc -b tsconfig.build.json first`);
+    return { in: entry, out: `apps/${app}/dist/bundle/main` };
+  });
+  await build({ ...options(runtimeVersion()), entryPoints, outdir: root });
+  return apps.map((app) => join(root, 'apps', app, 'dist/bundle/main.js'));
 }
 
 export function listApps() {

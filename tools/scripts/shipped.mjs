@@ -3,10 +3,10 @@
 import { join } from 'node:path';
 
 /** Node flags of every Outpost unit (deploy/systemd ExecStart=), measured in docs/performance.md. */
-export const NODE_FLAGS = [];
+export const NODE_FLAGS = ['--max-semi-space-size=1', '--no-opt', '--no-maglev'];
 
 /** Environment of every Outpost unit (deploy/systemd Environment=), measured in docs/performance.md. */
-export const NODE_ENV = {};
+export const NODE_ENV = { MALLOC_ARENA_MAX: '1' };
 
 /** The entry file of an app as it ships, in the repository (the install bundle has it as dist/main.js). */
 export function shippedMain(root, app) {
