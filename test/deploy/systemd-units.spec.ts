@@ -92,6 +92,9 @@ describe('the agents run as the bench measured them and the tests run them', () 
       expect(exec).toEqual(expect.arrayContaining([...NODE_FLAGS]));
       for (const [name, value] of Object.entries(NODE_ENV))
         expect(text).toMatch(new RegExp(`^Environment=${name}=${value}$`, 'm'));
+      // V8's compile cache in the unit's own cache directory (tools/scripts/shipped.mjs unitEnv).
+      expect(text).toMatch(new RegExp(`^CacheDirectory=outpost/${app}$`, 'm'));
+      expect(text).toMatch(new RegExp(`^Environment=NODE_COMPILE_CACHE=%C/outpost/${app}$`, 'm'));
     },
   );
 });

@@ -17,7 +17,7 @@ import { spawn } from 'node:child_process';
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { eventually, OtlpReceiver, simulatedNodeEnv, startNatsServer, freePort } from '@outpost/testing';
-import { NODE_ENV, NODE_FLAGS, shippedMain } from '../scripts/shipped.mjs';
+import { NODE_ENV, NODE_FLAGS, shippedMain, unitEnv } from '../scripts/shipped.mjs';
 
 const AGENTS = ['node', 'hardware', 'cluster', 'update', 'orchestrator', 'telemetry', 'observability'];
 const INPUTS = ['cpu', 'memory', 'disk', 'diskio', 'net', 'load', 'temperature', 'agents'];
@@ -126,7 +126,10 @@ export async function benchFootprint({ root, nats, nc, launch, windowS = windowS
     dirs.push(d);
     return d;
   };
-  const outpost = (app, env) => launch([...NODE_FLAGS, shippedMain(root, app)], { ...NODE_ENV, ...env });
+  // V8's compile cache as the units keep it (CacheDirectory=): the first start-up round fills it.
+  const cacheRoot = tempDir();
+  const outpost = (app, env) =>
+    launch([...NODE_FLAGS, shippedMain(root, app)], { ...unitEnv(app, cacheRoot), ...env });
   const stockArgs = [join(root, 'tools/bench/stock-nest.mjs'), nats.url, 'bench.stock.ping'];
   const nodeEnv = (dir, nodeId, extra = {}) =>
     simulatedNodeEnv(dir, nats.url, { OUTPOST_LOG_LEVEL: 'warn', OUTPOST_NODE_ID: nodeId, ...extra });
@@ -232,7 +235,8 @@ function report({ windowS, startup, rss, peak, cpu, parts, scrapes, exported }) 
         `${(kib / rss.bare).toFixed(2)}x bare ${(kib / rss.stock).toFixed(2)}x stock${extra}`,
     );
   const window = windowS >= 600 ? `${windowS} s (--long)` : `${windowS} s (default; --long for 600 s)`;
-  const units = [...Object.entries(NODE_ENV).map(([k, v]) => `${k}=${v}`), ...NODE_FLAGS].join(' ');
+  const env = { ...NODE_ENV, NODE_COMPILE_CACHE: '<dir>' };
+  const units = [...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...NODE_FLAGS].join(' ');
   console.log(`footprint (what ships, run as the units run it: ${units || 'no flags'})`);
   console.log(`start-up, median of ${startup.suite.length} interleaved rounds`);
   console.log(`  bare node to first output        ${ms(s.bare).padStart(8)}`);

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { ensureNatsServer } from './ensure-nats-server.mjs';
-import { NODE_ENV, NODE_FLAGS, shippedMain } from './shipped.mjs';
+import { NODE_FLAGS, shippedMain, unitEnv } from './shipped.mjs';
 
 const root = resolve(new URL('../..', import.meta.url).pathname);
 const home = resolve(process.env.OUTPOST_HOME || join(root, '.outpost'));
@@ -67,7 +67,7 @@ async function main() {
   mkdirSync(home, { recursive: true });
   const natsUrl = process.env.NATS_URL || (await startNats());
   const env = {
-    ...NODE_ENV,
+    ...unitEnv('edge-node', join(home, 'cache')),
     ...process.env,
     NATS_URL: natsUrl,
     OUTPOST_DEVICE: process.env.OUTPOST_DEVICE || 'simulated',
