@@ -11,6 +11,7 @@
 // main.js.LEGAL.txt (the license comments of the bundled packages).
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { build } from 'esbuild';
 
 const root = resolve(new URL('../..', import.meta.url).pathname);
@@ -40,6 +41,34 @@ const REQUIRE_SHIM =
   "import { createRequire as __outpostCreateRequire } from 'node:module'; " +
   'const require = __outpostCreateRequire(import.meta.url);';
 
+/**
+ * Nest's two logger modules build an Intl.DateTimeFormat when they are imported, for the timestamps of
+ * its console logger. Outpost logs through its own JSON logger, so that formatter is never used, but
+ * building it pages in ICU's locale data: ~7 MiB resident in every process (docs/performance.md). Here
+ * it is built on first use instead; nothing else changes. @nestjs/common is pinned: when a new version
+ * moves the line, the build says so rather than silently shipping the cost again.
+ */
+const NEST_FORMATTER = 'const dateTimeFormatter = new Intl.DateTimeFormat(';
+const lazyNestFormatter = {
+  name: 'lazy-nest-date-time-formatter',
+  setup(b) {
+    b.onLoad(
+      { filter: /@nestjs[\\/]common[\\/]services[\\/](console-)?logger\.service\.js$/ },
+      async (args) => {
+        const text = await readFile(args.path, 'utf8');
+        const at = text.indexOf(NEST_FORMATTER);
+        const end = text.indexOf('\n});', at);
+        if (at < 0 || end < 0)
+          throw new Error(`${args.path}: "${NEST_FORMATTER}" not found; update tools/scripts/pack-apps.mjs`);
+        const lazy =
+          'const dateTimeFormatter = ((make) => { let f; return { format: (d) => (f ??= make()).format(d) }; })' +
+          `(() => new Intl.DateTimeFormat(${text.slice(at + NEST_FORMATTER.length, end)}\n}));`;
+        return { contents: text.slice(0, at) + lazy + text.slice(end + '\n});'.length), loader: 'js' };
+      },
+    );
+  },
+};
+
 /** esbuild's options for what ships; outputs are named by the caller. */
 function options(version) {
   return {
@@ -56,6 +85,7 @@ function options(version) {
     banner: { js: REQUIRE_SHIM },
     external: NOT_BUNDLED,
     define: version ? { OUTPOST_BUNDLED_VERSION: JSON.stringify(version) } : {},
+    plugins: [lazyNestFormatter],
     logLevel: 'warning',
   };
 }
