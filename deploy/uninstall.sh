@@ -59,6 +59,13 @@ if [ ${#UNITS[@]} -gt 0 ]; then
   if [ "$LIVE" = yes ]; then systemctl daemon-reload; fi
 fi
 rm -f "$ROOT"/etc/polkit-1/rules.d/50-outpost-*.rules
+rm -f "$ROOT"/etc/udev/rules.d/70-outpost-*.rules
+rm -f "$UNITDIR/outpost-update-agent.service.d/50-update-server.conf"
+rmdir "$UNITDIR/outpost-update-agent.service.d" 2>/dev/null || true
+# install.sh masked it so that only the update agent blesses boot entries (see install.sh).
+if [ "$(readlink "$UNITDIR/systemd-bless-boot.service" 2>/dev/null)" = /dev/null ]; then
+  "${SYSTEMCTL[@]}" unmask --quiet systemd-bless-boot.service || true
+fi
 rm -f "$ROOT/etc/tmpfiles.d/outpost.conf"
 
 # --- the bundle --------------------------------------------------------------------------------------------------
@@ -84,7 +91,7 @@ if [ -f "$ETC/.defaults.sha256" ]; then
   done <"$ETC/.defaults.sha256"
   rm -f "$ETC/.defaults.sha256"
 fi
-rm -f "$ETC/cluster-provider.env" "$ETC/install.env" "$ETC/nats/nats-server.conf"
+rm -f "$ETC/cluster-provider.env" "$ETC/install.env" "$ETC/nats/nats-server.conf" "$ETC/nats/provision.env"
 
 if [ "$PURGE" = yes ]; then
   rm -rf "$ETC" "$ROOT/var/lib/outpost" "$ROOT/run/outpost"

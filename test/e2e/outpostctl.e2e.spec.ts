@@ -100,7 +100,7 @@ describe('outpostctl against a running suite', () => {
     });
     nc = await connectTo(nats, { user: 'agents', pass: 'agents-secret' });
     // Agents with credentials only bind to JetStream: provision it first, as install time does.
-    await provisionJetStream(nc);
+    await provisionJetStream(nc, { nodeId: NODE });
     await http.start();
     dir = await mkdtemp(join(tmpdir(), 'outpost-ctl-'));
     suite = await startSuite([NodeAgent, HardwareAgent, UpdateAgent, OrchestratorAgent], {

@@ -6,6 +6,7 @@
  * `runMain` is what an app's main.ts calls: it adds signals, sd_notify and exit codes.
  */
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { Module, type DynamicModule, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -58,6 +59,8 @@ export class RunningSuite {
     readonly logger: JsonLogger,
     readonly common: CommonSettings,
     readonly device: Device,
+    /** Resolves on a simulated reboot, including one requested while the agents were starting. */
+    readonly rebooted: Promise<'reboot'>,
   ) {}
 
   /** Graceful stop; safe to call more than once. */
@@ -95,7 +98,9 @@ export async function startSuite(
   const nkeySeed = nkeyFile ? await readNkeySeed(nkeyFile) : undefined;
   const natsUser = natsUserOf(definitions.map((d) => d.agent));
 
-  const device = await openDevice(common);
+  const device = await openDevice(common, paths.stateDir);
+  // Watched from the start: an agent may finish a pending reboot (a rollback) while it starts.
+  const rebooted = simulatedReboot(device);
   const identity = await resolveNodeIdentity(device, paths.stateDir, common.nodeId, baseLogger);
   const nodeId = identity.nodeId;
   const logger = baseLogger.with({ node: nodeId });
@@ -118,7 +123,9 @@ export async function startSuite(
     // With NATS users, JetStream is provisioned at install time and the agents only bind; a development
     // server without users is provisioned by whoever starts first, as before.
     const anonymous = !nkeySeed && !common.natsUser;
-    const stores = anonymous ? await provisionJetStream(connection) : await openStores(connection);
+    // The agents' streams are theirs to create there (several simulated nodes may share the server).
+    if (anonymous) await provisionJetStream(connection, { nodeId, agentStreams: false });
+    const stores = await openStores(connection, anonymous ? 'agents' : 'install');
     const client = new BusClient(connection, { nodeId, defaultTimeoutMs: common.requestTimeoutMs });
     // Side by side, not one after the other: while one agent waits on the bus or the disk (a first
     // hardware scan, KV reads), the others build their Nest apps (docs/performance.md, start-up).
@@ -147,7 +154,7 @@ export async function startSuite(
     await connection.close();
     throw err;
   }
-  return new RunningSuite(nodeId, connection, started, logger, common, device);
+  return new RunningSuite(nodeId, connection, started, logger, common, device, rebooted);
 }
 
 async function startAgent(
@@ -246,8 +253,22 @@ function simulatedReboot(device: Device): Promise<'reboot'> {
   return new Promise((resolve) => device.onReboot(() => resolve('reboot')));
 }
 
-async function openDevice(common: CommonSettings): Promise<Device> {
-  if (common.device === 'linux') return new LinuxDevice('/', { productUuidFile: common.productUuidFile });
+async function openDevice(common: CommonSettings, stateDir: string): Promise<Device> {
+  if (common.device === 'linux') {
+    const privilege =
+      common.bootPrivilege === 'auto'
+        ? process.getuid?.() === 0
+          ? 'direct'
+          : 'helper'
+        : common.bootPrivilege;
+    return new LinuxDevice('/', {
+      productUuidFile: common.productUuidFile,
+      espDir: common.espDir || (await LinuxDevice.findEsp()) || '/efi',
+      privilege,
+      // The root-side helper reads its requests here (deploy/libexec/outpost-boot-helper).
+      helperDir: join(stateDir, 'update', 'boot-helper'),
+    });
+  }
   if (!common.simulatorDir)
     throw new ConfigError('device is "simulated" but OUTPOST_SIM_DIR (simulatorDir) is empty');
   return SimulatedDevice.open(common.simulatorDir);
@@ -287,7 +308,7 @@ export async function runMain(
     notifier.startWatchdog();
     await options.onStarted?.(suite);
     // On the simulator a reboot restarts every agent, as a real reboot would (on Linux, systemd does).
-    const next = await Promise.race([signalled, simulatedReboot(suite.device)]);
+    const next = await Promise.race([signalled, suite.rebooted]);
     if (next !== 'reboot') break;
     notifier.stopWatchdog();
     await suite.stop('simulated reboot');

@@ -23,15 +23,20 @@ export interface KvGrant {
   readonly bucket: typeof KV_DESIRED | typeof KV_STATUS;
   /** Key template: `{node}` stands for the node id; NATS wildcards allowed. */
   readonly key: string;
-  /** read: get by key; write: put/create/update/delete; watch: watch or list keys (an ordered consumer). */
+  /**
+   * read: get by key; write: put/create/update/delete; watch: follow the key's changes through a durable
+   * pull consumer the admin provisions (kvWatchConsumer; the key must be literal), after a read of its
+   * current value.
+   */
   readonly access: readonly KvAccess[];
 }
 
 /**
- * JetStream streams an agent owns and manages itself (create, update its limits, read and delete
- * messages) — e.g. the observability agent's offline buffers. `stream` is an exact name (NATS subject
- * wildcards are whole tokens, so a name prefix cannot be granted); `subject` (with `{node}`) is what the
- * agent publishes into it.
+ * A JetStream stream an agent writes and reads, e.g. the observability agent's offline buffers. The
+ * provisioning step creates it at install time as the admin, with a fixed configuration (@outpost/bus
+ * provisionJetStream); the agent publishes into `subject` (with `{node}`), reads its state and messages
+ * and deletes messages, but can neither create nor update it: a stream whose configuration the agent
+ * chose could republish, source or mirror into any subject of the node.
  */
 export interface StreamGrant {
   readonly stream: string;
@@ -45,7 +50,7 @@ export interface AgentGrants {
   readonly listens: readonly (EventPattern | typeof ALL_STATUSES)[];
   /** KV keys beyond its own status key. */
   readonly kv: readonly KvGrant[];
-  /** Streams it owns (none when absent). */
+  /** Provisioned streams it writes and reads (none when absent). */
   readonly streams?: readonly StreamGrant[];
 }
 
@@ -55,7 +60,8 @@ export const AGENT_PERMISSIONS: Readonly<Record<AgentId, AgentGrants>> = {
     // Node health aggregates the liveness of every agent: their status subjects and KV status keys.
     listens: [ALL_STATUSES],
     kv: [
-      { bucket: KV_STATUS, key: '{node}.*', access: ['read', 'watch'] },
+      // At start it reads what every agent said last (one get per known agent); live, it listens.
+      { bucket: KV_STATUS, key: '{node}.*', access: ['read'] },
       { bucket: KV_STATUS, key: '{node}.node.health', access: ['write'] },
       { bucket: KV_STATUS, key: '{node}.node.identity', access: ['write'] },
     ],
@@ -111,8 +117,9 @@ export const AGENT_PERMISSIONS: Readonly<Record<AgentId, AgentGrants>> = {
     // events) and reports every apply back, which may roll the configuration back.
     calls: ['telemetry.cmd.report-apply'],
     listens: [],
-    kv: [{ bucket: KV_STATUS, key: '{node}.telemetry.effective', access: ['read', 'watch'] }],
-    // Offline buffers while an exporter is away (storage.ts obsBufferNames).
+    kv: [{ bucket: KV_STATUS, key: '{node}.telemetry.effective', access: ['watch'] }],
+    // Offline buffers while an exporter is away (storage.ts obsBufferNames): one per pushed exporter
+    // kind, all provisioned at install whether or not that exporter is configured.
     streams: OBS_BUFFER_SINKS.map((sink) => obsBufferNames('{node}', sink)),
   },
   // @outpost-generator:permissions

@@ -56,6 +56,19 @@ export const kvKeys = {
 } as const;
 
 /**
+ * The durable pull consumer through which `agent` of node `nodeId` follows one KV key:
+ * `kvw_<node>_<agent>_<key>` with the key's dots as dashes (the node is in the name even for a
+ * fleet-wide key, so nodes sharing a development server never share a consumer). The admin creates it
+ * at install time with a fixed configuration (filter on the key, no deliver subject); the agent only
+ * fetches from it ($JS.API.CONSUMER.MSG.NEXT) and acks, so it never chooses where JetStream delivers.
+ * Node, agent and key tokens are subject tokens: the name has no '.', '*' or '>'.
+ */
+export function kvWatchConsumer(nodeId: string, agent: AgentId, key: string): string {
+  const tokens = key.split('.').map((t) => assertToken('watched KV key token', t));
+  return `kvw_${assertToken('node id', nodeId)}_${agent}_${tokens.join('-')}`;
+}
+
+/**
  * The observability agent's offline buffers: one JetStream stream per exporter, named
  * OBS_BUFFER_<SINK>, capturing `outpost.<nodeId>.observability.buffer.<sink>`. Internal traffic, outside
  * the contract namespace `edge.>` (an operator's `nats sub 'edge.>'` sees only catalog subjects).

@@ -23,7 +23,8 @@ export function renderPermissionsTable(table: PermissionTable = AGENT_PERMISSION
             (k) => `${code(k.bucket)} ${code(k.key.replaceAll('{node}', '<node>'))} ${k.access.join(', ')}`,
           ),
           ...(g.streams ?? []).map(
-            (st) => `stream ${code(st.stream)} on ${code(st.subject.replaceAll('{node}', '<node>'))} (own)`,
+            (st) =>
+              `stream ${code(st.stream)} on ${code(st.subject.replaceAll('{node}', '<node>'))} (provisioned; publish, read, delete)`,
           ),
         ].join('<br>') || none;
       return `| ${code(agent)} | ${calls} | ${listens} | ${kv} |`;

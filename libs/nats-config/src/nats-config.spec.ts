@@ -100,18 +100,35 @@ describe('nats-config', () => {
     );
     const all = [...p.publish.allow, ...p.subscribe.allow];
     expect(all.some((s) => s.startsWith('edge.>') || s.includes('.update.') || s === '>')).toBe(false);
-    expect(all.some((s) => s.includes('CREATE') && !s.includes('CONSUMER.CREATE'))).toBe(false);
+    expect(all.some((s) => /CREATE|UPDATE/.test(s))).toBe(false);
 
     const o = permissionsFor('n1', 'orchestrator', ['orchestrator']);
     expect(o.publish.allow).toEqual(
       expect.arrayContaining([
         'edge.n1.update.cmd.install',
-        '$JS.API.CONSUMER.CREATE.KV_edge_desired.*.$KV.edge_desired.n1.update',
+        '$JS.API.CONSUMER.MSG.NEXT.KV_edge_desired.kvw_n1_orchestrator_n1-update',
+        '$JS.ACK.KV_edge_desired.kvw_n1_orchestrator_n1-update.>',
+        '$JS.API.DIRECT.GET.KV_edge_desired.$KV.edge_desired.n1.update',
         '$JS.API.DIRECT.GET.KV_edge_status.$KV.edge_status.rollout.*.*',
         '$KV.edge_status.rollout.*.*',
       ]),
     );
     expect(o.subscribe.allow).toContain('edge.n1.update.evt.state');
+    // No user may create or update a stream or consumer: the configuration would be its own choice.
+    const agentUsers = [...nodeUsers('n1', 'split'), ...nodeUsers('n1', 'all-in-one')].filter(
+      (u) => u.permissions,
+    );
+    expect(agentUsers).toHaveLength(AGENT_IDS.length + 1);
+    for (const user of agentUsers) {
+      const granted = user.permissions?.publish.allow ?? [];
+      expect({
+        user: user.name,
+        create: granted.filter((s) => /CREATE|UPDATE|\$JS\.API\.>/.test(s)),
+      }).toEqual({
+        user: user.name,
+        create: [],
+      });
+    }
   });
 
   it('renders the JetStream domain and a leaf remote with TLS that nats-server accepts', async () => {

@@ -34,6 +34,8 @@ import { SampledInput, type InputReport } from './sources/sampled-input.js';
 export interface PipelineDeps {
   nc: NatsConnection;
   nodeId: string;
+  /** The agents provision JetStream (a server without NATS users): the buffers take the settings' limits. */
+  provisionBuffers: boolean;
   agent: string;
   /** Name of the process (observability, or edge-node with every agent). */
   version: string;
@@ -214,15 +216,31 @@ export class Pipeline {
 
   private async sink(name: SinkName, transport: OtlpHttpTransport | FluentForwardTransport): Promise<void> {
     const { stream, subject } = obsBufferNames(this.deps.nodeId, name);
-    const buffer = new OfflineBuffer(this.deps.nc, stream, subject, {
-      maxBytes: this.deps.settings.bufferMaxBytes,
-      maxAgeSeconds: this.deps.settings.bufferMaxAgeSeconds,
-    });
+    const { settings } = this.deps;
+    const limits = { maxBytes: settings.bufferMaxBytes, maxAgeMs: settings.bufferMaxAgeSeconds * 1000 };
+    const buffer = new OfflineBuffer(
+      this.deps.nc,
+      { stream, subject },
+      this.deps.provisionBuffers
+        ? {
+            nodeId: this.deps.nodeId,
+            limits: { bufferMaxBytes: limits.maxBytes, bufferMaxAgeMs: limits.maxAgeMs },
+          }
+        : undefined,
+    );
     try {
       await buffer.open();
     } catch (err) {
       throw new Error(`offline buffer ${stream}: ${(err as Error).message}`);
     }
+    const inForce = buffer.limits;
+    if (inForce && (inForce.maxBytes !== limits.maxBytes || inForce.maxAgeMs !== limits.maxAgeMs))
+      this.deps.logger.warn(
+        `offline buffer ${stream} keeps ${inForce.maxBytes} bytes for ${inForce.maxAgeMs / 1000} s as ` +
+          'provisioned at install time; bufferMaxBytes/bufferMaxAgeSeconds apply only where the agents ' +
+          'provision JetStream (set them with nats-config.mjs --provision --buffer-max-bytes/--buffer-max-age)',
+        LOG,
+      );
     this.sinks.set(
       name,
       new BufferedSink(name, transport, buffer, this.deps.settings.retryIntervalMs, this.deps.onSinkChange),

@@ -19,6 +19,7 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
+import { stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { create, fromJson, toJson } from '@bufbuild/protobuf';
 import { durationFromMs, timestampFromDate } from '@bufbuild/protobuf/wkt';
@@ -49,8 +50,17 @@ import {
 import { matchesPattern, type SlotLayout } from '@outpost/device';
 import type { updateSettings } from './config/update.settings.js';
 import { loadTrustedKeys } from './config/trusted-keys.js';
-import { bootableEntryOf, entriesBooting, entryIdFor, entrySpecFor } from './domain/boot-entry.js';
 import {
+  bootableEntryOf,
+  bootFilePath,
+  entriesBooting,
+  entryIdFor,
+  entrySpecFor,
+  filesOfEntry,
+} from './domain/boot-entry.js';
+import {
+  BOOT_FILE_NAMES,
+  bootFileUrl,
   canonicalManifest,
   imageFormat,
   manifestProblems,
@@ -67,7 +77,13 @@ import {
   type Reason,
   type StateName,
 } from './domain/update-state.js';
-import { discardStaged, downloadImage, DownloadError, STAGED_IMAGE } from './image/image-download.js';
+import {
+  discardStaged,
+  downloadImage,
+  DownloadError,
+  STAGED_IMAGE,
+  stagedBootFile,
+} from './image/image-download.js';
 import { hashRegion, ImageTooLargeError, writeImageToTarget } from './image/slot-writer.js';
 import { UpdateStateStore } from './state/update-state.store.js';
 
@@ -142,9 +158,19 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
     return this.serial(async () => {
       if (!manifest) throw new ContractError(ErrorCode.INVALID_ARGUMENT, 'manifest: required');
       const problems = manifestProblems(manifest);
+      if (manifest.bootFiles.length === 0 && this.ctx.device.bootFilesRequired)
+        problems.push(
+          'bootFiles: required on this node (it boots the kernel its entry names from the ESP; without ' +
+            "the new slot's kernel it would boot a stale one with the new root file system)",
+        );
       if (problems.length > 0)
         throw new ContractError(ErrorCode.INVALID_ARGUMENT, `manifest: ${problems.join('; ')}`, problems);
       const state = this.record.state;
+      if (state === 'ROLLED_BACK' && this.record.rebootPending)
+        throw new ContractError(
+          ErrorCode.FAILED_PRECONDITION,
+          `the rollback of ${this.version()} to slot ${this.record.sourceSlot} has not rebooted yet: slot ${this.record.sourceSlot} is the one a new update would overwrite`,
+        );
       if ((state === 'DOWNLOADING' || state === 'DOWNLOADED') && this.isCurrent(manifest))
         return this.toStatus(); // a resent request: at-least-once delivery
       if (!canStartUpdate(state))
@@ -165,6 +191,11 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
         await this.fail('insufficient-storage', message);
         throw new ContractError(ErrorCode.INVALID_ARGUMENT, message);
       }
+      const espShort = await this.espShortfall(manifest, layout.inactive.slot);
+      if (espShort) {
+        await this.fail('insufficient-storage', espShort);
+        throw new ContractError(ErrorCode.INVALID_ARGUMENT, espShort);
+      }
       await discardStaged(this.dir);
       this.logger.log(`manifest ${manifest.version} signed by trusted key ${verdict.keyId}`, 'Update');
       await this.go('DOWNLOADING', {
@@ -175,6 +206,8 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
         installStarted: false,
         rebootRequestedAt: undefined,
         rebootPending: undefined,
+        rollbackReboots: undefined,
+        rollbackRebootAt: undefined,
       });
       this.startWork((signal) => this.runDownload(signal));
       return this.toStatus();
@@ -283,9 +316,13 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
     return this.serial(async () => {
       const state = this.record.state;
       if (state === 'ROLLED_BACK' && this.record.rebootPending) {
-        await this.rebootIntoPrevious(); // a resent request, or the reboot did not happen
+        // A resent request, or the reboot did not happen.
+        const stuck = await this.finishRollback();
+        if (stuck) throw new ContractError(ErrorCode.FAILED_PRECONDITION, stuck);
         return this.toStatus();
       }
+      // Resent after the rollback finished (the sender saw an older status): it is done.
+      if (state === 'ROLLED_BACK' && this.record.rollbackReboots !== undefined) return this.toStatus();
       if (state !== 'VERIFYING')
         throw new ContractError(
           ErrorCode.FAILED_PRECONDITION,
@@ -295,9 +332,12 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
         reason: reasonFromProto(reason) ?? 'rollback-requested',
         detail: detail || 'rollback requested',
         rebootPending: true,
+        rollbackReboots: 0,
+        rollbackRebootAt: undefined,
       });
       this.crashPoint('rollback');
-      await this.rebootIntoPrevious();
+      const stuck = await this.finishRollback();
+      if (stuck) throw new ContractError(ErrorCode.FAILED_PRECONDITION, stuck);
       return this.toStatus();
     });
   }
@@ -329,11 +369,81 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
             this.logger.warn(`download attempt ${attempt} failed, resuming: ${err.message}`, 'Update'),
         },
       );
-      await this.serial(() => this.go('DOWNLOADED', { detail: `staged ${size} bytes, sha256 verified` }));
+      this.crashPoint('download:boot');
+      await this.downloadBootFiles(manifest, signal);
+      const boot = manifest.bootFiles.length ? ` and ${manifest.bootFiles.length} boot file(s)` : '';
+      await this.serial(() =>
+        this.go('DOWNLOADED', { detail: `staged ${size} bytes${boot}, sha256 verified` }),
+      );
     } catch (err) {
       if (signal.aborted) return;
       const reason = err instanceof DownloadError ? err.reason : 'download';
       await this.serial(() => this.fail(reason, (err as Error).message));
+    }
+  }
+
+  /** The boot files, one after the other, each resumable and verified like the image. */
+  private async downloadBootFiles(manifest: UpdateManifest, signal: AbortSignal): Promise<void> {
+    for (const file of manifest.bootFiles) {
+      const url = bootFileUrl(file, manifest.imageUrl);
+      await downloadImage(
+        {
+          url,
+          format: imageFormat(url),
+          size: Number(file.size),
+          sha256: file.sha256,
+          dir: this.dir,
+          attempts: this.settings.downloadAttempts,
+          idleTimeoutMs: this.settings.downloadIdleTimeoutMs,
+          name: BOOT_FILE_NAMES[file.kind],
+        },
+        {
+          signal,
+          onRetry: (attempt, err) =>
+            this.logger.warn(`boot file attempt ${attempt} failed, resuming: ${err.message}`, 'Update'),
+        },
+      );
+    }
+  }
+
+  /**
+   * Why the ESP cannot take the boot files ('' when it can): its free space plus what the target
+   * slot's old files free must hold the new ones.
+   */
+  private async espShortfall(manifest: UpdateManifest, slot: string): Promise<string> {
+    if (manifest.bootFiles.length === 0) return '';
+    const esp = this.ctx.device.bootLoader().espDir;
+    const need = manifest.bootFiles.reduce((sum, f) => sum + Number(f.size), 0);
+    try {
+      const s = await statfs(esp);
+      const free = Number(s.bavail) * Number(s.bsize);
+      let reclaimed = 0;
+      for (const name of Object.values(BOOT_FILE_NAMES))
+        reclaimed += await stat(join(esp, bootFilePath(slot, name))).then(
+          (st) => st.size,
+          () => 0,
+        );
+      if (free + reclaimed >= need) return '';
+      return `the ESP (${esp}) has ${free} bytes free (+${reclaimed} of slot ${slot}'s old boot files), the boot files need ${need}`;
+    } catch (err) {
+      return `the ESP (${esp}) cannot be checked: ${(err as Error).message}`;
+    }
+  }
+
+  /**
+   * Puts the staged boot files on the ESP under the target slot's own names, atomically, before its
+   * entry exists. Refuses a path the active slot's entry boots from.
+   */
+  private async installBootFiles(manifest: UpdateManifest, slot: string, activeFiles: string[]) {
+    const loader = this.ctx.device.bootLoader();
+    for (const file of manifest.bootFiles) {
+      const name = BOOT_FILE_NAMES[file.kind] ?? '';
+      const path = bootFilePath(slot, name);
+      if (activeFiles.includes(path))
+        throw new Error(`${path} is what the running slot boots: it is never written`);
+      await loader.installFile(path, join(this.dir, stagedBootFile(name)), file.sha256, {
+        beforeRename: () => this.crashPoint('install:boot'),
+      });
     }
   }
 
@@ -375,11 +485,15 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
       }
 
       failure = 'boot-config';
-      await this.step('entry', signal);
-      this.crashPoint('install:entry');
       const loader = this.ctx.device.bootLoader();
       const activeEntry = bootableEntryOf(await loader.entries(), layout.active.slot);
-      const spec = entrySpecFor(target.slot, manifest.version, activeEntry);
+      await this.step('boot', signal);
+      await this.installBootFiles(manifest, target.slot, activeEntry ? filesOfEntry(activeEntry) : []);
+
+      await this.step('entry', signal);
+      this.crashPoint('install:entry');
+      const initrd = manifest.bootFiles.some((f) => BOOT_FILE_NAMES[f.kind] === 'initrd.img');
+      const spec = entrySpecFor(target.slot, manifest.version, activeEntry, { initrd });
       await loader.writeEntry(spec, this.settings.bootTries);
 
       await this.step('oneshot', signal);
@@ -456,15 +570,21 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
     } else if (r.state === 'COMMITTED') {
       if (layout.active.slot === r.targetSlot) await this.applyCommit();
     } else if (r.state === 'ROLLED_BACK') {
-      await this.markTargetBad();
-      if (r.rebootPending && layout.active.slot !== r.targetSlot) {
-        this.record = { ...r, rebootPending: false };
-        await this.store.save(this.record);
-      }
+      // A rollback whose reboot did not happen (or did not leave the bad slot) is finished here.
+      if (!r.rebootPending) await this.markTargetBad();
+      else if (await this.finishRollback(layout).catch((err: unknown) => this.rebootFailed(err))) return;
     } else if (r.state === 'FAILED') {
       await this.cleanUp();
     }
     this.status.ready();
+  }
+
+  /** The reboot of a pending rollback failed at start: said loudly; cmd.rollback or the next start retries. */
+  private rebootFailed(err: unknown): string {
+    const message = `rollback reboot into slot ${this.record.sourceSlot} failed: ${String(err)}`;
+    this.logger.error(message, 'Update');
+    this.status.degraded(message);
+    return message;
   }
 
   private async booted(): Promise<void> {
@@ -516,6 +636,41 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
     const previous = bootableEntryOf(await loader.entries(), layout.active.slot);
     const def = await loader.defaultPattern();
     if (previous && def && matchesPattern(def, id)) await loader.setDefault(previous.id);
+  }
+
+  /**
+   * ROLLED_BACK with the reboot still pending: on the previous slot already, it is done; on the bad
+   * slot, reboot into the previous one, counting each request before it is made. Once the count is
+   * spent the node evidently cannot leave the bad slot: stop rebooting, say so, and wait for a human.
+   * Returns why it is stuck, or undefined.
+   */
+  private async finishRollback(known?: SlotLayout): Promise<string | undefined> {
+    const layout = known ?? (await this.slots(true));
+    if (layout.active.slot !== this.record.targetSlot) {
+      await this.markTargetBad();
+      await this.saveRecord({ ...this.record, rebootPending: false });
+      return undefined;
+    }
+    const done = this.record.rollbackReboots ?? 0;
+    const last = this.record.rollbackRebootAt;
+    const uptime = await this.ctx.device.hostUptimeSeconds();
+    if (last !== undefined && uptime !== undefined && Date.now() - uptime * 1000 < last) {
+      // Requested in this boot, not yet happened (killed before it, or still shutting down): the
+      // same attempt again, not another one.
+      await this.rebootIntoPrevious();
+      return undefined;
+    }
+    if (done >= this.settings.maxRollbackReboots) {
+      const stuck = `rollback of ${this.version()} stuck: still on slot ${layout.active.slot} after ${done} reboot(s) into slot ${this.record.sourceSlot}; not rebooting again (needs a human)`;
+      this.logger.error(stuck, 'Update');
+      await this.markTargetBad().catch((err: unknown) => this.logger.error(err, 'Update'));
+      this.status.degraded(stuck);
+      return stuck;
+    }
+    await this.saveRecord({ ...this.record, rollbackReboots: done + 1, rollbackRebootAt: Date.now() });
+    this.crashPoint('rollback:reboot');
+    await this.rebootIntoPrevious();
+    return undefined;
   }
 
   private async rebootIntoPrevious(): Promise<void> {
@@ -579,6 +734,13 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
   private async fail(reason: Reason, detail: string, change: Partial<UpdateRecord> = {}): Promise<void> {
     await this.go('FAILED', { ...change, reason, detail });
     await this.cleanUp();
+  }
+
+  /** The same state with changed fields (no transition), persisted before anything acts on it. */
+  private async saveRecord(next: UpdateRecord): Promise<void> {
+    await this.store.save(next);
+    this.record = next;
+    this.mirrorToKv();
   }
 
   private async step(step: string, signal: AbortSignal): Promise<void> {

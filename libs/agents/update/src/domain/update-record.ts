@@ -11,7 +11,7 @@ export interface UpdateRecord {
   detail: string;
   /** ISO time the state was entered. */
   since: string;
-  /** Step inside the state (INSTALLING: invalidate, write, verify, entry, oneshot). */
+  /** Step inside the state (INSTALLING: invalidate, write, verify, boot, entry, oneshot). */
   step?: string;
   /** Agent starts counted since the state was entered (restart-loop detection). */
   starts: number;
@@ -28,6 +28,10 @@ export interface UpdateRecord {
   rebootRequestedAt?: number;
   /** ROLLED_BACK by command: the reboot into the previous slot is still to happen. */
   rebootPending?: boolean;
+  /** Reboots into the previous slot requested for this rollback (counted before each one). */
+  rollbackReboots?: number;
+  /** Wall time (ms) of the last of them: a start in the same boot retries it without counting. */
+  rollbackRebootAt?: number;
 }
 
 export const RECORD_VERSION = 1;
