@@ -106,10 +106,12 @@ export async function benchObservability({ root, nats, nc, env, nodeIdOf, dir, l
     return Number(process.hrtime.bigint() - t0) / 1e9;
   };
   const buffered = async (round) => {
-    const buffer = new OfflineBuffer(nc, `BENCH_BUFFER_${round}`, `bench.buffer.${round}`, {
-      maxBytes: 1024 * 1024 * 1024,
-      maxAgeSeconds: 3600,
-    });
+    // Provisioned here as the bench's own stream (nodeId 'bench'); the agent's are provisioned at install.
+    const buffer = new OfflineBuffer(
+      nc,
+      { stream: `BENCH_BUFFER_${round}`, subject: `bench.buffer.${round}` },
+      { nodeId: 'bench', limits: { bufferMaxBytes: 1024 * 1024 * 1024, bufferMaxAgeMs: 3_600_000 } },
+    );
     await buffer.open();
     const sink = new BufferedSink('otlp-metrics', new OtlpHttpTransport(url, 10_000), buffer, 60_000);
     for (let i = 0; i < BATCHES; i++) await buffer.append(bytes); // what an outage leaves behind
