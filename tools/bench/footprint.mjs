@@ -1,7 +1,8 @@
 // Footprint figures for `npm run bench` (issue #15), as ratios against baselines measured in the same run:
 //   1. start-up: spawn to every agent of edge-node READY (their status on the bus), vs spawn to
 //      LISTENING of a stock Nest NATS microservice (Nest's own NATS transport, one handler); the
-//      medians of interleaved rounds.
+//      medians of interleaved rounds after a warm-up round of each. edge-node restarts the same node
+//      each round, as after a reboot; its first start (a new node) is reported apart.
 //   2. resident memory after 2,000 requests and a collection window, vs bare Node and the stock Nest
 //      microservice: edge-node with all seven agents and the observability agent exporting (every host
 //      input at 10 s, OTLP/HTTP + Prometheus, scraped every 15 s), and each agent alone (the seven
@@ -141,25 +142,29 @@ export async function benchFootprint({ root, nats, nc, launch, windowS = windowS
   };
   try {
     // --- 1. start-up, interleaved rounds ---
-    const startup = { stock: [], suite: [], bare: [] };
-    for (let r = 0; r < STARTUP_ROUNDS; r++) {
+    // edge-node restarts the same node each round, as after a reboot: its state, identity and JetStream
+    // assets exist. Its first start (which, on this development server without NATS users, provisions
+    // the JetStream assets that an install provisions once) is reported on its own line.
+    const startup = { stock: [], suite: [], bare: [], first: 0 };
+    const nodeDir = tempDir();
+    for (let r = 0; r <= STARTUP_ROUNDS; r++) {
       let t0 = performance.now();
       const bare = launch(['-e', 'process.stdout.write("LISTENING\\n"); setInterval(() => {}, 1000)']);
       await waitForLine(bare, 'LISTENING');
-      startup.bare.push(performance.now() - t0);
+      if (r > 0) startup.bare.push(performance.now() - t0);
       await stop(bare);
       t0 = performance.now();
       const stock = launch(stockArgs);
       await waitForLine(stock, 'LISTENING');
-      startup.stock.push(performance.now() - t0);
+      if (r > 0) startup.stock.push(performance.now() - t0);
       await stop(stock);
-      const nodeId = `benchstart${r}`;
-      const ready = allReady(nc, nodeId, AGENTS);
+      const ready = allReady(nc, 'benchstart', AGENTS);
       await nc.flush();
       t0 = performance.now();
-      const suite = outpost('edge-node', nodeEnv(tempDir(), nodeId));
+      const suite = outpost('edge-node', nodeEnv(nodeDir, 'benchstart'));
       await ready;
-      startup.suite.push(performance.now() - t0);
+      if (r === 0) startup.first = performance.now() - t0;
+      else startup.suite.push(performance.now() - t0);
       await stop(suite);
     }
 
@@ -238,7 +243,9 @@ function report({ windowS, startup, rss, peak, cpu, parts, scrapes, exported }) 
   const env = { ...NODE_ENV, NODE_COMPILE_CACHE: '<dir>' };
   const units = [...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...NODE_FLAGS].join(' ');
   console.log(`footprint (what ships, run as the units run it: ${units || 'no flags'})`);
-  console.log(`start-up, median of ${startup.suite.length} interleaved rounds`);
+  console.log(
+    `start-up, median of ${startup.suite.length} interleaved rounds (after one warm-up round each)`,
+  );
   console.log(`  bare node to first output        ${ms(s.bare).padStart(8)}`);
   console.log(
     `  stock Nest NATS microservice     ${ms(s.stock).padStart(8)}   (baseline: spawn to listening)`,
@@ -246,6 +253,9 @@ function report({ windowS, startup, rss, peak, cpu, parts, scrapes, exported }) 
   console.log(
     `  edge-node, every agent READY     ${ms(s.suite).padStart(8)}   ${startupRatio.toFixed(2)}x stock, ` +
       `target <= ${TARGET.startupRatio}x: ${met(startupRatio <= TARGET.startupRatio)}`,
+  );
+  console.log(
+    `  edge-node, first start          ${ms(startup.first).padStart(8)}   (a new node: provisions its JetStream assets)`,
   );
   console.log(
     `resident memory after ${REQUESTS} requests and a ${window} collection window (${scrapes} scrapes, ` +
