@@ -61,7 +61,11 @@ export default tseslint.config(
               onlyDependOnLibsWithTags: ['scope:observability', 'scope:shared'],
             },
             { sourceTag: 'scope:suite', onlyDependOnLibsWithTags: ['*'] },
-            { sourceTag: 'scope:ctl', onlyDependOnLibsWithTags: ['scope:orchestrator', 'scope:shared'] },
+            { sourceTag: 'scope:enrolment', onlyDependOnLibsWithTags: ['scope:enrolment', 'scope:shared'] },
+            {
+              sourceTag: 'scope:ctl',
+              onlyDependOnLibsWithTags: ['scope:orchestrator', 'scope:enrolment', 'scope:shared'],
+            },
           ],
         },
       ],

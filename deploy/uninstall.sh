@@ -47,7 +47,7 @@ SYSTEMCTL=(systemctl)
 
 # --- units: stop, disable, remove -----------------------------------------------------------------------------
 UNITS=()
-for unit in "$UNITDIR"/outpost.target "$UNITDIR"/outpost-*.service; do
+for unit in "$UNITDIR"/outpost.target "$UNITDIR"/outpost-*.service "$UNITDIR"/outpost-*.timer; do
   [ -f "$unit" ] && UNITS+=("$(basename "$unit")")
 done
 if [ ${#UNITS[@]} -gt 0 ]; then

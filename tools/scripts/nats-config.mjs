@@ -6,6 +6,7 @@
 //   node tools/scripts/nats-config.mjs --node-id ID --out DIR [--port 4222] [--host 127.0.0.1]
 //        [--store-dir DIR] [--mode split|all-in-one] [--domain D]
 //        [--leaf-url URL ... --leaf-ca F --leaf-cert F --leaf-key F] [--provision [--url URL]]
+//        [--leaf-url URL ... --leaf-creds F [--leaf-ca F]]   (an operator-mode hub, docs/enrolment.md)
 //   node tools/scripts/nats-config.mjs --provision --out DIR [--url nats://127.0.0.1:4222]
 //   node tools/scripts/nats-config.mjs --provision --admin-seed FILE --node-id ID [--url nats://127.0.0.1:4222]
 //        (outpost-nats-provision.service: the seed comes from systemd's LoadCredential=, the node id from
@@ -23,6 +24,7 @@ import { join } from 'node:path';
 const USAGE = `usage: nats-config.mjs --node-id ID --out DIR [--port 4222] [--host 127.0.0.1] [--store-dir DIR]
          [--mode split|all-in-one] [--domain D]
          [--leaf-url URL ... --leaf-ca FILE --leaf-cert FILE --leaf-key FILE] [--provision [--url URL]]
+         [--leaf-url URL ... --leaf-creds FILE [--leaf-ca FILE]]
        nats-config.mjs --provision --out DIR [--url nats://127.0.0.1:4222]
        nats-config.mjs --provision --admin-seed FILE --node-id ID [--url nats://127.0.0.1:4222]
        --provision also takes [--buffer-max-bytes N] [--buffer-max-age SECONDS]`;
@@ -44,6 +46,7 @@ function options(argv) {
       'leaf-ca': { type: 'string' },
       'leaf-cert': { type: 'string' },
       'leaf-key': { type: 'string' },
+      'leaf-creds': { type: 'string' },
       provision: { type: 'boolean', default: false },
       'admin-seed': { type: 'string' },
       url: { type: 'string' },
@@ -82,18 +85,28 @@ function options(argv) {
   }
   const tlsParts = [values['leaf-ca'], values['leaf-cert'], values['leaf-key']];
   const tlsGiven = tlsParts.filter(Boolean).length;
-  if (tlsGiven !== 0 && tlsGiven !== 3)
-    throw new UsageError('--leaf-ca, --leaf-cert and --leaf-key go together');
+  const creds = values['leaf-creds'];
+  // With credentials (an operator-mode hub) the CA alone checks the hub; otherwise all three go together.
+  const caOnly = creds && tlsGiven === 1 && values['leaf-ca'];
+  if (tlsGiven !== 0 && tlsGiven !== 3 && !caOnly)
+    throw new UsageError(
+      '--leaf-ca, --leaf-cert and --leaf-key go together (or --leaf-creds with --leaf-ca)',
+    );
   const leafUrls = values['leaf-url'] ?? [];
-  if (tlsGiven === 3 && leafUrls.length === 0)
-    throw new UsageError('--leaf-ca/--leaf-cert/--leaf-key need --leaf-url');
+  if ((tlsGiven > 0 || creds) && leafUrls.length === 0)
+    throw new UsageError('--leaf-ca/--leaf-cert/--leaf-key/--leaf-creds need --leaf-url');
   const leaf =
     leafUrls.length === 0
       ? undefined
       : {
           urls: leafUrls,
           tls:
-            tlsGiven === 3 ? { caFile: tlsParts[0], certFile: tlsParts[1], keyFile: tlsParts[2] } : undefined,
+            tlsGiven === 3
+              ? { caFile: tlsParts[0], certFile: tlsParts[1], keyFile: tlsParts[2] }
+              : caOnly
+                ? { caFile: values['leaf-ca'] }
+                : undefined,
+          credentials: creds,
         };
   const localHost = values.host === '0.0.0.0' || values.host === '::' ? '127.0.0.1' : values.host;
   return {

@@ -27,6 +27,15 @@ const OPTIONS = {
   count: { type: 'string', short: 'n' },
   tz: { type: 'string' },
   group: { type: 'boolean', default: false },
+  token: { type: 'string' },
+  'token-file': { type: 'string' },
+  'node-id': { type: 'string' },
+  'hardware-id': { type: 'string' },
+  'key-file': { type: 'string' },
+  'creds-file': { type: 'string' },
+  force: { type: 'boolean', default: false },
+  reason: { type: 'string' },
+  ttl: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 type OptionName = keyof typeof OPTIONS;
@@ -116,6 +125,42 @@ const COMMANDS: CommandSpec[] = [
     options: [],
     summary: 'free a rollout lease slot',
     run: lazy(() => import('./commands/leases.js'), 'breakLeaseCommand'),
+  },
+  {
+    words: ['enrol'],
+    args: [],
+    options: ['token', 'token-file', 'node-id', 'hardware-id', 'key-file', 'creds-file'],
+    summary:
+      'on a node: join the hub with a one-time token (--token T --node-id ID; -s hub --creds enrol.creds)',
+    run: lazy(() => import('./commands/enrol.js'), 'enrolCommand'),
+  },
+  {
+    words: ['enrol', 'renew'],
+    args: [],
+    options: ['node-id', 'key-file', 'creds-file', 'force'],
+    summary: "on a node: new credentials for the node's key when 2/3 of their lifetime passed [--force]",
+    run: lazy(() => import('./commands/enrol.js'), 'enrolRenewCommand'),
+  },
+  {
+    words: ['enrol', 'token'],
+    args: [['node|-', false]],
+    options: ['hardware-id', 'ttl'],
+    summary: 'on the hub: a one-time enrolment token for a node id (- for any new id) [--ttl S]',
+    run: lazy(() => import('./commands/enrol.js'), 'enrolTokenCommand'),
+  },
+  {
+    words: ['enrol', 'revoke'],
+    args: [['node', false]],
+    options: ['reason'],
+    summary: "on the hub: revoke a node's credentials; its leaf is cut off [--reason TEXT]",
+    run: lazy(() => import('./commands/enrol.js'), 'enrolRevokeCommand'),
+  },
+  {
+    words: ['enrol', 'list'],
+    args: [],
+    options: [],
+    summary: 'on the hub: every enrolled node, its state, key and credentials expiry',
+    run: lazy(() => import('./commands/enrol.js'), 'enrolListCommand'),
   },
   {
     words: ['watch'],
@@ -228,6 +273,15 @@ export async function run(argv: string[], io: Io, signal: AbortSignal): Promise<
       count: positiveInt('count', values.count, 1),
       tz: values.tz,
       group: values.group,
+      token: values.token,
+      tokenFile: values['token-file'],
+      nodeId: values['node-id'],
+      hardwareId: values['hardware-id'],
+      keyFile: values['key-file'],
+      credsFile: values['creds-file'],
+      force: values.force,
+      reason: values.reason,
+      ttlSeconds: positiveInt('ttl', values.ttl, 1),
     };
     const timeoutMs = positiveInt('timeout', values.timeout, 1) ?? 3000;
     const target = resolveTarget(

@@ -4,7 +4,7 @@
  * heartbeat of a node), the micro services answering $SRV.INFO (who is alive now) and the agents'
  * commands (through BusClient, typed by the catalog). Every value is decoded strictly by its contract.
  */
-import type { DescMessage, MessageShape } from '@bufbuild/protobuf';
+import type { DescMessage, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -187,6 +187,15 @@ export class Fleet {
   }
 
   /** A command when its agent is alive, else undefined (the caller falls back to the KV copy). */
+  /** A command with a body, to a node's agent or a hub service (nodeId "hub"); a typed error throws. */
+  request<D extends CommandDef>(
+    def: D,
+    body: MessageInitShape<D['request']>,
+    nodeId: string,
+  ): Promise<MessageShape<D['reply']>> {
+    return this.client.request(def, body, { nodeId });
+  }
+
   async ask<D extends CommandDef>(def: D, nodeId: string): Promise<MessageShape<D['reply']> | undefined> {
     if (!(await this.isLive(nodeId, def.agent))) return undefined;
     try {

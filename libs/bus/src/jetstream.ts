@@ -172,8 +172,24 @@ export async function provisionJetStream(
 ): Promise<Pick<BusStores, 'desired' | 'status'>> {
   const jsm = await jetstreamManager(nc);
   await ensureStream(jsm, eventStreamConfig(options));
+  const stores = await provisionStores(nc, options.replicas ?? 1);
+  const { streams, consumers } = agentAssets(options.nodeId, options, options.table);
+  if (options.agentStreams ?? true)
+    for (const want of streams) await ensureStream(jsm, want, { replaceForeign: true });
+  for (const { stream, config } of consumers) await ensureConsumer(jsm, stream, config);
+  return stores;
+}
+
+/**
+ * The two KV buckets alone, without the event stream or the agents' assets: what a hub (domain hub)
+ * provisions for its own services' status. An event stream on the hub would capture every node's live
+ * events.
+ */
+export async function provisionStores(
+  nc: NatsConnection,
+  replicas = 1,
+): Promise<Pick<BusStores, 'desired' | 'status'>> {
   const kvm = new Kvm(nc);
-  const replicas = options.replicas ?? 1;
   const [desired, status] = await Promise.all([
     openOrCreateKv(kvm, KV_DESIRED, {
       history: 5,
@@ -186,10 +202,6 @@ export async function provisionJetStream(
       description: 'Outpost latest status: <nodeId>.<agent>',
     }),
   ]);
-  const { streams, consumers } = agentAssets(options.nodeId, options, options.table);
-  if (options.agentStreams ?? true)
-    for (const want of streams) await ensureStream(jsm, want, { replaceForeign: true });
-  for (const { stream, config } of consumers) await ensureConsumer(jsm, stream, config);
   return { desired, status };
 }
 

@@ -11,7 +11,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import type { KvEntry } from '@nats-io/kv';
-import { KV_DESIRED, type KV_STATUS, kvWatchConsumer, type AgentId } from '@outpost/contracts';
+import { KV_DESIRED, type KV_STATUS, kvWatchConsumer, type ServiceId } from '@outpost/contracts';
 import type { BusStores } from './jetstream.js';
 
 export interface KeyWatch {
@@ -41,7 +41,7 @@ export interface WatchedKey {
   key: string;
   /** The node and agent whose watch this is (the consumer is per node, agent and key). */
   nodeId: string;
-  agent: AgentId;
+  agent: ServiceId;
 }
 
 export function watchKey(

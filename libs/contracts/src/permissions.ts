@@ -8,7 +8,7 @@
  * A row adds only what crosses into another agent's room or into shared KV keys. Key templates use
  * `{node}` for the node id and may use NATS wildcards (`*`, `>`).
  */
-import type { AgentId } from './agents.js';
+import type { AgentId, ServiceId } from './agents.js';
 import { KV_DESIRED, KV_STATUS, OBS_BUFFER_SINKS, obsBufferNames } from './storage.js';
 
 /** A catalog pattern of another agent: `<agent>.cmd.<verb>` or `<agent>.evt.<name>`. */
@@ -131,7 +131,7 @@ export const EDGE_NODE_USER = 'edge-node';
 export const ADMIN_USER = 'admin';
 
 /** The NATS user a process runs as: the agent's id alone, edge-node for several agents in one process. */
-export function natsUserOf(agents: readonly AgentId[]): string {
+export function natsUserOf(agents: readonly ServiceId[]): string {
   return agents.length === 1 ? agents[0] : EDGE_NODE_USER;
 }
 

@@ -9,7 +9,7 @@
  *                 <nodeId>.update.state    latest UpdateStatus of the platform-update agent
  *                 <nodeId>.telemetry.effective  effective TelemetryConfig of the telemetry agent
  */
-import type { AgentId } from './agents.js';
+import type { ServiceId } from './agents.js';
 import { assertToken, wildcards } from './subjects.js';
 
 export const EVENT_STREAM = 'EDGE_EVENTS';
@@ -26,11 +26,15 @@ export const FLEET_EVENT_STREAM = 'FLEET_EVENTS';
 /** The JetStream API prefix of a node's domain as seen from the hub ($JS.<nodeId>.API). */
 export const nodeDomainApi = (nodeId: string) => `$JS.${assertToken('node id', nodeId)}.API`;
 
+/** The enrolment service's records on the hub (domain hub): tokens by token id, nodes by node id. */
+export const KV_ENROLMENT_TOKENS = 'enrolment_tokens';
+export const KV_ENROLMENT_NODES = 'enrolment_nodes';
+
 export const KV_DESIRED = 'edge_desired';
 export const KV_STATUS = 'edge_status';
 
 export const kvKeys = {
-  status: (nodeId: string, agent: AgentId) => `${assertToken('node id', nodeId)}.${agent}`,
+  status: (nodeId: string, agent: ServiceId) => `${assertToken('node id', nodeId)}.${agent}`,
   nodeHealth: (nodeId: string) => `${assertToken('node id', nodeId)}.node.health`,
   nodeIdentity: (nodeId: string) => `${assertToken('node id', nodeId)}.node.identity`,
   desired: (nodeId: string, area: string) => `${assertToken('node id', nodeId)}.${assertToken('area', area)}`,
@@ -63,7 +67,7 @@ export const kvKeys = {
  * fetches from it ($JS.API.CONSUMER.MSG.NEXT) and acks, so it never chooses where JetStream delivers.
  * Node, agent and key tokens are subject tokens: the name has no '.', '*' or '>'.
  */
-export function kvWatchConsumer(nodeId: string, agent: AgentId, key: string): string {
+export function kvWatchConsumer(nodeId: string, agent: ServiceId, key: string): string {
   const tokens = key.split('.').map((t) => assertToken('watched KV key token', t));
   return `kvw_${assertToken('node id', nodeId)}_${agent}_${tokens.join('-')}`;
 }

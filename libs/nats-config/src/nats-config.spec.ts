@@ -1,7 +1,8 @@
 /**
  * Rendering a node's nats-server configuration: the users and their permissions from the table, seeds
  * kept across runs with mode 0400, and every variant (split, all-in-one, JetStream domain, a leaf
- * remote over TLS with certificates made by openssl here) accepted by the real `nats-server -t`.
+ * remote over TLS with certificates made by openssl here, one with enrolment credentials) accepted by
+ * the real `nats-server -t`.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
@@ -168,5 +169,28 @@ describe('nats-config', () => {
       leaf: { ...leaf, tls: { ...leaf.tls, keyFile: join(pki, 'missing.key') } },
     });
     expect((await serverAccepts(broken.configFile)).ok).toBe(false);
+  });
+
+  it('renders a leaf remote to an operator-mode hub: enrolment credentials (not there yet) and the CA only', async () => {
+    const pki = join(dir, 'pki-creds');
+    await mkdir(pki);
+    const certs = await makeFleetCerts(pki, []);
+    const credentials = join(dir, 'creds-leaf', 'hub.creds');
+    const result = await writeNatsConfig({
+      nodeId: 'n2',
+      outDir: join(dir, 'creds-leaf'),
+      storeDir: join(dir, 'js2'),
+      domain: 'n2',
+      leaf: { urls: ['tls://hub-a.example:7422'], tls: { caFile: certs.ca }, credentials },
+    });
+    const text = await readFile(result.configFile, 'utf8');
+    expect(text).toContain(`credentials: "${credentials}"`);
+    expect(text).toContain(`ca_file: "${certs.ca}"`);
+    expect(text).not.toContain('cert_file');
+    // Accepted before the node has enrolled: the remote retries until the file exists.
+    expect(await serverAccepts(result.configFile)).toEqual({
+      ok: true,
+      output: expect.stringContaining('valid'),
+    });
   });
 });

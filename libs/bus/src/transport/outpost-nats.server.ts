@@ -25,7 +25,7 @@ import {
   ErrorCode,
   ErrorReplySchema,
   httpCodeOf,
-  type AgentId,
+  type ServiceId,
   type CommandDef,
   type EventDef,
 } from '@outpost/contracts';
@@ -43,7 +43,7 @@ import { OutpostRpcContext } from './rpc-context.js';
 export interface OutpostNatsServerOptions {
   connection: NatsConnection;
   nodeId: string;
-  agent: AgentId;
+  agent: ServiceId;
   /** SemVer of the agent, shown by `nats micro ls`. */
   version: string;
   description?: string;
