@@ -138,20 +138,27 @@ export async function startSuite(
     if (anonymous) await provisionJetStream(connection, { nodeId, agentStreams: false, events: !onHub });
     const stores = await openStores(connection, anonymous ? 'agents' : 'install');
     const client = new BusClient(connection, { nodeId, defaultTimeoutMs: common.requestTimeoutMs });
-    for (const [i, definition] of definitions.entries()) {
-      const context: AgentContext = {
-        nodeId,
-        agent: definition.agent,
-        version: OUTPOST_VERSION,
-        instanceId: randomUUID(),
-        startedAt: new Date(),
-        identity,
-        paths,
-        device,
-        common,
-      };
-      started.push(await startAgent(definition, context, settings[i], client, stores, logger, connection));
-    }
+    // Side by side, not one after the other: while one agent waits on the bus or the disk (a first
+    // hardware scan, KV reads), the others build their Nest apps (docs/performance.md, start-up).
+    const results = await Promise.allSettled(
+      definitions.map((definition, i) => {
+        const context: AgentContext = {
+          nodeId,
+          agent: definition.agent,
+          version: OUTPOST_VERSION,
+          instanceId: randomUUID(),
+          startedAt: new Date(),
+          identity,
+          paths,
+          device,
+          common,
+        };
+        return startAgent(definition, context, settings[i], client, stores, logger, connection);
+      }),
+    );
+    for (const r of results) if (r.status === 'fulfilled') started.push(r.value);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   } catch (err) {
     await Promise.all(started.map((a) => a.status.stopping('start failed')));
     await Promise.all(started.map((a) => a.app.close().catch(() => undefined)));
