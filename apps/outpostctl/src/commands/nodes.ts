@@ -25,6 +25,7 @@ import {
 import { toJson as messageToJson } from '@bufbuild/protobuf';
 import type { Fleet } from '../fleet.js';
 import { ago, block, bytes, indent, table, writeJson } from '../output.js';
+import { usage } from '../exit-codes.js';
 import type { CommandContext } from './context.js';
 
 export interface NodeRow {
@@ -70,6 +71,9 @@ function isStale(status: AgentStatus, now: number): boolean {
 }
 
 export async function nodesCommand(ctx: CommandContext): Promise<number> {
+  if (await ctx.fleet.isHub()) return (await import('./fleet.js')).hubNodesCommand(ctx);
+  if (ctx.opts.selector !== undefined)
+    throw usage('--selector needs a hub (a server where the fleet service runs)');
   const now = ctx.io.now();
   const ids = await ctx.fleet.nodeIds();
   const rows = await Promise.all(ids.map((id) => nodeRow(ctx.fleet, id, now)));
@@ -100,8 +104,8 @@ export async function nodesCommand(ctx: CommandContext): Promise<number> {
 export async function nodeCommand(ctx: CommandContext): Promise<number> {
   const [nodeId] = ctx.args;
   const { fleet } = ctx;
+  if (await fleet.isHub()) return (await import('./fleet.js')).hubNodeCommand(ctx);
   await fleet.requireNode(nodeId);
-  const now = ctx.io.now();
   // Live answers where the agent is up; the last copy in KV edge_status otherwise.
   const [describe, health, inventory, update, statuses, services, row] = await Promise.all([
     fleet.ask(NodeApi.cmd.describe, nodeId),
@@ -116,8 +120,10 @@ export async function nodeCommand(ctx: CommandContext): Promise<number> {
       .then(async (u) => u ?? (await fleet.status(UpdateStatusSchema, kvKeys.updateState(nodeId)))),
     fleet.agentStatuses(nodeId),
     fleet.liveServices(),
-    nodeRow(fleet, nodeId, now),
+    nodeRow(fleet, nodeId, ctx.io.now()),
   ]);
+  // After the reads: a status written while they ran is not shown as "in 0s".
+  const now = ctx.io.now();
   const identity =
     describe?.identity ?? (await fleet.status(NodeIdentitySchema, kvKeys.nodeIdentity(nodeId)));
   const live = services.filter((s) => s.nodeId === nodeId);
