@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { ensureNatsServer } from './ensure-nats-server.mjs';
+import { ensureNatsServer } from './ensure-system-tools.mjs';
 
 const root = resolve(new URL('../..', import.meta.url).pathname);
 const home = resolve(process.env.OUTPOST_HOME || join(root, '.outpost'));

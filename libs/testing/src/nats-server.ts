@@ -322,7 +322,7 @@ export async function resolveNatsServerBinary(): Promise<string> {
   // Loaded only when needed: it may apt-install nats-server (as root) or throw install instructions. It is the
   // one script `npm start` uses too, and tools/scripts is not an Nx project, hence the relative import.
   // eslint-disable-next-line @nx/enforce-module-boundaries -- shared installer script outside any project
-  const { ensureNatsServer } = await import('../../../tools/scripts/ensure-nats-server.mjs');
+  const { ensureNatsServer } = await import('../../../tools/scripts/ensure-system-tools.mjs');
   return ensureNatsServer();
 }
 
