@@ -397,7 +397,9 @@ describe('the bundle and deploy/install.sh', () => {
         const health = json(await nc.request(`edge.${nodeId}.node.cmd.health`, '{}', { timeout: 5000 }));
         expect(health.nodeId).toBe(nodeId);
         // ENOENT: a tool the agents spawn that this bare PATH leaves out (sfdisk lives in /usr/sbin).
-        expect(output).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find (module|package)|PERMISSIONS_VIOLATION|ENOENT/);
+        expect(output).not.toMatch(
+          /ERR_MODULE_NOT_FOUND|Cannot find (module|package)|PERMISSIONS_VIOLATION|ENOENT/,
+        );
         // The installed operator CLI (on PATH through /usr/local/bin) sees the node, as the admin.
         expect(await readlink(join(root, 'usr/local/bin/outpostctl'))).toBe('/opt/outpost/bin/outpostctl');
         const ctl = spawnSync(
