@@ -2,7 +2,8 @@
  * The update orchestrator driving the real update agent and node agent on a real nats-server and a
  * SimulatedDevice (GPT disk image, ESP with systemd-boot counting), with images served over HTTP.
  * A simulated reboot is played as the boot would: the suite stops and starts again (runMain does
- * this in an app). Windows are written relative to Date.now(), so the real clock drives them.
+ * this in an app). Windows open now are written relative to Date.now(); one that opens later is
+ * reached by stepping the orchestrator's clock (a ShiftedClock) to it, never by waiting for real time.
  * Scenarios: commit; a required agent missing after the reboot -> rollback; the new slot does not
  * boot -> fallback reported; a window too short -> waits (and a bad desired state is rejected); the
  * old slot unhealthy too after the rollback -> HALTED; a full rollout group waits for its lease.
@@ -28,7 +29,7 @@ import {
   startNatsServer,
   type NatsServerHandle,
 } from '@outpost/testing';
-import { OrchestratorAgent } from '@outpost/agent-orchestrator';
+import { OrchestratorAgent, OrchestratorModule, ShiftedClock } from '@outpost/agent-orchestrator';
 import {
   ImageServer,
   makeImage,
@@ -92,8 +93,14 @@ describe('update orchestrator with the update and node agents', () => {
     await http.stop();
   });
 
-  /** One simulated node (own dir, own node id) running node + update + orchestrator in one suite. */
-  async function startNode(name: string) {
+  /**
+   * One simulated node (own dir, own node id) running node + update + orchestrator in one suite; the
+   * orchestrator on `clock` when given (it keeps it across the simulated reboots).
+   */
+  async function startNode(name: string, clock?: ShiftedClock) {
+    const orchestrator = clock
+      ? { ...OrchestratorAgent, module: OrchestratorModule.withClock(clock) }
+      : OrchestratorAgent;
     const dir = await mkdtemp(join(tmpdir(), `outpost-orch-${name}-`));
     const baseEnv = simulatedNodeEnv(dir, nats.url, {
       OUTPOST_NODE_ID: `orch-${name}`,
@@ -111,7 +118,7 @@ describe('update orchestrator with the update and node agents', () => {
       nodeId: '',
       rebooted: Promise.resolve(),
       async start(extra: NodeJS.ProcessEnv = {}) {
-        node.suite = await startSuite([NodeAgent, UpdateAgent, OrchestratorAgent], {
+        node.suite = await startSuite([NodeAgent, UpdateAgent, orchestrator], {
           env: { ...baseEnv, ...extra },
           logger: new JsonLogger({ agent: 'edge-node' }, (process.env.E2E_LOG as 'error') ?? 'error'),
         });
@@ -193,9 +200,10 @@ describe('update orchestrator with the update and node agents', () => {
   });
 
   it('(1b) set outside a window: downloads now, installs when the window opens, bootctl agrees', async () => {
-    const node = await startNode('later');
-    // The next whole minute at least 15 s away (windows are minute-precise): a window that opens soon.
-    const opens = Math.ceil((Date.now() + 15_000) / MINUTE) * MINUTE;
+    const clock = new ShiftedClock();
+    const node = await startNode('later', clock);
+    // A window an hour from now (on a whole minute: windows are minute-precise).
+    const opens = Math.ceil((clock.now() + 60 * MINUTE) / MINUTE) * MINUTE;
     const url = http.serve('/later.img', { body: image.raw });
     await desiredKv.put(
       `${node.nodeId}.update`,
@@ -204,17 +212,19 @@ describe('update orchestrator with the update and node agents', () => {
       ]),
     );
     const waiting = await node.stateIs('WAITING_WINDOW');
-    expect(Date.now()).toBeLessThan(opens); // still before the window: the download did not wait for it
-    expect(waiting.updateState).toBe('UPDATE_STATE_DOWNLOADED');
+    expect(waiting.updateState).toBe('UPDATE_STATE_DOWNLOADED'); // the download did not wait for the window
+    expect(clock.now()).toBeLessThan(opens);
+    expect(await (await node.device()).bootRecord()).toMatchObject({ bootCount: 1, slot: 'a' });
+    // The window opens: the clock steps to it (as time would), the waiting run installs and reboots.
+    clock.shift(opens - clock.now());
     await node.afterReboot();
-    expect(Date.now()).toBeGreaterThanOrEqual(opens);
     await node.stateIs('COMMITTED');
     const device = await node.device();
     expect((await device.slots()).active.slot).toBe('b');
     const listed = bootctlList(device.espDir);
     expect(listed.find((e) => e.default)?.id).toBe('outpost-b.conf');
     expect(listed.find((e) => e.id === 'outpost-b.conf')?.tries).toBeUndefined(); // blessed
-  }, 150_000);
+  });
 
   it('(1c) waiting for a window tomorrow, the operator moves the window to now: the same run installs', async () => {
     const node = await startNode('moved');
