@@ -20,5 +20,7 @@ export default {
   testMatch: ['<rootDir>/{apps,libs,tools,test}/**/*.spec.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   testTimeout: 60_000,
+  // The ten slowest suites at the end of every run.
+  reporters: ['default', '<rootDir>/tools/jest/slowest-suites.mjs'],
   maxWorkers: 2,
 };
