@@ -112,7 +112,7 @@ describe('the bundle and deploy/install.sh', () => {
     await writeFile(join(root, 'etc/machine-id'), `${MACHINE_ID}\n`);
     install = (...args) => sh(join(bundle, 'deploy/install.sh'), ['--root', root, ...args]);
     uninstall = (...args) => sh(join(bundle, 'deploy/uninstall.sh'), ['--root', root, ...args]);
-  }, 300_000);
+  });
 
   afterAll(async () => {
     if (work) await rm(work, { recursive: true, force: true });
@@ -392,7 +392,7 @@ describe('the bundle and deploy/install.sh', () => {
           const found = mine.map((p) => String(p.name)).sort();
           if (found.length < AGENTS.length) throw new Error(`only ${found.join(', ')} answered:\n${output}`);
           return found;
-        }, 60_000);
+        });
         expect(names).toEqual(AGENTS.map((a) => `outpost-${a}`));
         const health = json(await nc.request(`edge.${nodeId}.node.cmd.health`, '{}', { timeout: 5000 }));
         expect(health.nodeId).toBe(nodeId);
@@ -419,7 +419,7 @@ describe('the bundle and deploy/install.sh', () => {
         await nc?.close();
         await nats?.stop();
       }
-    }, 120_000);
+    });
 
     it('uninstall removes what install added and keeps state, seeds and changed configuration', async () => {
       const r = await uninstall();

@@ -22,7 +22,7 @@ function freePort() {
   });
 }
 
-async function waitForPort(port, ms = 15_000) {
+async function waitForPort(port, ms = 60_000) {
   const { connect } = await import('node:net');
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {

@@ -53,7 +53,7 @@ export interface StartNatsServerOptions {
 }
 
 const LOOPBACK = '127.0.0.1';
-const START_TIMEOUT_MS = 15_000;
+const START_TIMEOUT_MS = 60_000; // a loaded machine; a server that listens is used at once
 const STOP_GRACE_MS = 5_000;
 const PROBE_TIMEOUT_MS = 1_000;
 const PROBE_INTERVAL_MS = 50;
