@@ -58,6 +58,8 @@ export class RunningSuite {
     readonly logger: JsonLogger,
     readonly common: CommonSettings,
     readonly device: Device,
+    /** Resolves on a simulated reboot, including one requested while the agents were starting. */
+    readonly rebooted: Promise<'reboot'>,
   ) {}
 
   /** Graceful stop; safe to call more than once. */
@@ -96,6 +98,8 @@ export async function startSuite(
   const natsUser = natsUserOf(definitions.map((d) => d.agent));
 
   const device = await openDevice(common);
+  // Watched from the start: an agent may finish a pending reboot (a rollback) while it starts.
+  const rebooted = simulatedReboot(device);
   const identity = await resolveNodeIdentity(device, paths.stateDir, common.nodeId, baseLogger);
   const nodeId = identity.nodeId;
   const logger = baseLogger.with({ node: nodeId });
@@ -140,7 +144,7 @@ export async function startSuite(
     await connection.close();
     throw err;
   }
-  return new RunningSuite(nodeId, connection, started, logger, common, device);
+  return new RunningSuite(nodeId, connection, started, logger, common, device, rebooted);
 }
 
 async function startAgent(
@@ -280,7 +284,7 @@ export async function runMain(
     notifier.startWatchdog();
     await options.onStarted?.(suite);
     // On the simulator a reboot restarts every agent, as a real reboot would (on Linux, systemd does).
-    const next = await Promise.race([signalled, simulatedReboot(suite.device)]);
+    const next = await Promise.race([signalled, suite.rebooted]);
     if (next !== 'reboot') break;
     notifier.stopWatchdog();
     await suite.stop('simulated reboot');

@@ -11,6 +11,7 @@ export * from './config/nats-credentials.js';
 export * from './identity/node-identity.js';
 export * from './logging/json-logger.js';
 export * from './state/atomic-file.js';
+export * from './state/state-file.js';
 export * from './status/status-reporter.js';
 export * from './systemd/notifier.js';
 export * from './version.js';

@@ -12,3 +12,4 @@ export { simulatedNodeEnv } from './simulated-node.js';
 export { OtlpReceiver, type OtlpRequest, type OtlpSignal } from './otlp-receiver.js';
 export { FluentReceiver, type FluentEntry } from './fluent-receiver.js';
 export { makeFleetCerts, type CertPair, type FleetCerts } from './test-pki.js';
+export { bootctlList, type ListedEntry } from './bootctl.js';

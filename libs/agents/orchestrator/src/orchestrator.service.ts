@@ -128,7 +128,7 @@ export class OrchestratorService implements OnApplicationBootstrap, OnModuleDest
   // ---- inputs ---------------------------------------------------------------------------------
 
   /** A new value of KV edge_desired <nodeId>.update (JSON text). */
-  receiveDesired(text: string, revision: number): void {
+  async receiveDesired(text: string, revision: number): Promise<void> {
     const d = this.parseDesired(text);
     if (typeof d === 'string') {
       this.rejected = `desired update revision ${revision} rejected: ${d}`;
@@ -140,7 +140,10 @@ export class OrchestratorService implements OnApplicationBootstrap, OnModuleDest
     this.desired = d;
     this.s.desiredJson = text;
     this.logger.log(`desired update revision ${revision}: ${d.manifest.version} retry ${d.retry}`, LOG);
-    void this.persist();
+    // Saves are serialised by the store, so this one never lands over a newer transition's.
+    await this.persist().catch((err: unknown) =>
+      this.logger.error(`desired update not persisted (kept in memory): ${String(err)}`, LOG),
+    );
     this.report();
     this.kick();
   }
@@ -454,14 +457,24 @@ export class OrchestratorService implements OnApplicationBootstrap, OnModuleDest
   private async stepRollingBack(): Promise<number | undefined> {
     const run = this.requireRun();
     const u = await this.updateStatus();
-    if (u.state === UpdateState.VERIFYING) {
-      // The rollback request did not take (restart in between): ask again.
-      this.noteUpdate(
-        await this.client.request(UpdateApi.cmd.rollback, {
-          reason: FailureReason.HEALTH,
-          detail: run.reason,
-        }),
-      );
+    // Unfinished: the request did not take (VERIFYING: a restart in between), or the update agent
+    // recorded the rollback but the node still runs the new slot (its reboot did not happen, or did
+    // not leave the slot). Ask again; the update agent bounds its reboots and says when it gives up.
+    const stillOnNewSlot =
+      u.state === UpdateState.ROLLED_BACK && u.targetSlot !== '' && u.activeSlot === u.targetSlot;
+    if (u.state === UpdateState.VERIFYING || stillOnNewSlot) {
+      try {
+        this.noteUpdate(
+          await this.client.request(UpdateApi.cmd.rollback, {
+            reason: FailureReason.HEALTH,
+            detail: run.reason,
+          }),
+        );
+      } catch (err) {
+        if (transient(err)) throw err;
+        await this.endRun('HALTED', `${run.reason}; the rollback cannot finish: ${(err as Error).message}`);
+        return undefined;
+      }
       return this.clock.now() + this.settings.updateStatusPollMs;
     }
     // The update agent says ROLLED_BACK before its reboot: the old slot is judged only once it runs.

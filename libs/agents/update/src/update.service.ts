@@ -145,6 +145,11 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
       if (problems.length > 0)
         throw new ContractError(ErrorCode.INVALID_ARGUMENT, `manifest: ${problems.join('; ')}`, problems);
       const state = this.record.state;
+      if (state === 'ROLLED_BACK' && this.record.rebootPending)
+        throw new ContractError(
+          ErrorCode.FAILED_PRECONDITION,
+          `the rollback of ${this.version()} to slot ${this.record.sourceSlot} has not rebooted yet: slot ${this.record.sourceSlot} is the one a new update would overwrite`,
+        );
       if ((state === 'DOWNLOADING' || state === 'DOWNLOADED') && this.isCurrent(manifest))
         return this.toStatus(); // a resent request: at-least-once delivery
       if (!canStartUpdate(state))
@@ -283,7 +288,9 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
     return this.serial(async () => {
       const state = this.record.state;
       if (state === 'ROLLED_BACK' && this.record.rebootPending) {
-        await this.rebootIntoPrevious(); // a resent request, or the reboot did not happen
+        // A resent request, or the reboot did not happen.
+        const stuck = await this.finishRollback();
+        if (stuck) throw new ContractError(ErrorCode.FAILED_PRECONDITION, stuck);
         return this.toStatus();
       }
       if (state !== 'VERIFYING')
@@ -295,9 +302,11 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
         reason: reasonFromProto(reason) ?? 'rollback-requested',
         detail: detail || 'rollback requested',
         rebootPending: true,
+        rollbackReboots: 0,
       });
       this.crashPoint('rollback');
-      await this.rebootIntoPrevious();
+      const stuck = await this.finishRollback();
+      if (stuck) throw new ContractError(ErrorCode.FAILED_PRECONDITION, stuck);
       return this.toStatus();
     });
   }
@@ -456,15 +465,21 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
     } else if (r.state === 'COMMITTED') {
       if (layout.active.slot === r.targetSlot) await this.applyCommit();
     } else if (r.state === 'ROLLED_BACK') {
-      await this.markTargetBad();
-      if (r.rebootPending && layout.active.slot !== r.targetSlot) {
-        this.record = { ...r, rebootPending: false };
-        await this.store.save(this.record);
-      }
+      // A rollback whose reboot did not happen (or did not leave the bad slot) is finished here.
+      if (!r.rebootPending) await this.markTargetBad();
+      else if (await this.finishRollback(layout).catch((err: unknown) => this.rebootFailed(err))) return;
     } else if (r.state === 'FAILED') {
       await this.cleanUp();
     }
     this.status.ready();
+  }
+
+  /** The reboot of a pending rollback failed at start: said loudly; cmd.rollback or the next start retries. */
+  private rebootFailed(err: unknown): string {
+    const message = `rollback reboot into slot ${this.record.sourceSlot} failed: ${String(err)}`;
+    this.logger.error(message, 'Update');
+    this.status.degraded(message);
+    return message;
   }
 
   private async booted(): Promise<void> {
@@ -516,6 +531,41 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
     const previous = bootableEntryOf(await loader.entries(), layout.active.slot);
     const def = await loader.defaultPattern();
     if (previous && def && matchesPattern(def, id)) await loader.setDefault(previous.id);
+  }
+
+  /**
+   * ROLLED_BACK with the reboot still pending: on the previous slot already, it is done; on the bad
+   * slot, reboot into the previous one, counting each request before it is made. Once the count is
+   * spent the node evidently cannot leave the bad slot: stop rebooting, say so, and wait for a human.
+   * Returns why it is stuck, or undefined.
+   */
+  private async finishRollback(known?: SlotLayout): Promise<string | undefined> {
+    const layout = known ?? (await this.slots(true));
+    if (layout.active.slot !== this.record.targetSlot) {
+      await this.markTargetBad();
+      await this.saveRecord({ ...this.record, rebootPending: false });
+      return undefined;
+    }
+    const done = this.record.rollbackReboots ?? 0;
+    const last = this.record.rollbackRebootAt;
+    const uptime = await this.ctx.device.hostUptimeSeconds();
+    if (last !== undefined && uptime !== undefined && Date.now() - uptime * 1000 < last) {
+      // Requested in this boot, not yet happened (killed before it, or still shutting down): the
+      // same attempt again, not another one.
+      await this.rebootIntoPrevious();
+      return undefined;
+    }
+    if (done >= this.settings.maxRollbackReboots) {
+      const stuck = `rollback of ${this.version()} stuck: still on slot ${layout.active.slot} after ${done} reboot(s) into slot ${this.record.sourceSlot}; not rebooting again (needs a human)`;
+      this.logger.error(stuck, 'Update');
+      await this.markTargetBad().catch((err: unknown) => this.logger.error(err, 'Update'));
+      this.status.degraded(stuck);
+      return stuck;
+    }
+    await this.saveRecord({ ...this.record, rollbackReboots: done + 1, rollbackRebootAt: Date.now() });
+    this.crashPoint('rollback:reboot');
+    await this.rebootIntoPrevious();
+    return undefined;
   }
 
   private async rebootIntoPrevious(): Promise<void> {
@@ -579,6 +629,13 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
   private async fail(reason: Reason, detail: string, change: Partial<UpdateRecord> = {}): Promise<void> {
     await this.go('FAILED', { ...change, reason, detail });
     await this.cleanUp();
+  }
+
+  /** The same state with changed fields (no transition), persisted before anything acts on it. */
+  private async saveRecord(next: UpdateRecord): Promise<void> {
+    await this.store.save(next);
+    this.record = next;
+    this.mirrorToKv();
   }
 
   private async step(step: string, signal: AbortSignal): Promise<void> {

@@ -5,7 +5,7 @@
  */
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readJson, writeJsonAtomic } from '@outpost/agent-runtime';
+import { readJson, StateFile } from '@outpost/agent-runtime';
 import { ClusterState } from '@outpost/contracts';
 import type { ClusterMachine } from '../domain/cluster-machine.js';
 import { DISTRIBUTIONS, ROLES, type ClusterSpec, type DesiredState } from '../domain/cluster-spec.js';
@@ -20,9 +20,12 @@ export type LoadResult =
 
 export class ClusterStateStore {
   readonly path: string;
+  /** Saves are serialised: the newest state is the one that lands. */
+  private readonly file: StateFile<ClusterMachine>;
 
   constructor(dir: string) {
     this.path = join(dir, 'state.json');
+    this.file = new StateFile(this.path, STATE_VERSION);
   }
 
   async load(): Promise<LoadResult> {
@@ -45,7 +48,7 @@ export class ClusterStateStore {
   }
 
   save(machine: ClusterMachine): Promise<void> {
-    return writeJsonAtomic(this.path, STATE_VERSION, machine);
+    return this.file.save(machine);
   }
 }
 

@@ -4,7 +4,7 @@
  * Versioned, written with write-fsync-rename.
  */
 import { join } from 'node:path';
-import { readJson, writeJsonAtomic } from '@outpost/agent-runtime';
+import { readJson, StateFile } from '@outpost/agent-runtime';
 import type { InventoryContent } from '../domain/inventory.js';
 
 export const INVENTORY_STATE_VERSION = 1;
@@ -18,9 +18,12 @@ export interface StoredInventory {
 
 export class InventoryStore {
   readonly path: string;
+  /** Saves are serialised: a rescan finishing early never lands under an older one. */
+  private readonly file: StateFile<StoredInventory>;
 
   constructor(stateDir: string) {
     this.path = join(stateDir, 'hardware', 'inventory.json');
+    this.file = new StateFile(this.path, INVENTORY_STATE_VERSION);
   }
 
   /** The stored inventory; undefined if there is none or it is of another version. Throws if corrupt. */
@@ -35,6 +38,6 @@ export class InventoryStore {
   }
 
   save(inventory: StoredInventory): Promise<void> {
-    return writeJsonAtomic(this.path, INVENTORY_STATE_VERSION, inventory);
+    return this.file.save(inventory);
   }
 }

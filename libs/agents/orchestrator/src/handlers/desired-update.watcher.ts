@@ -53,9 +53,9 @@ export class DesiredUpdateWatcher implements OnApplicationBootstrap, OnModuleDes
     try {
       text = utf8.decode(entry.value);
     } catch {
-      this.engine.receiveDesired('not UTF-8', entry.revision);
+      void this.engine.receiveDesired('not UTF-8', entry.revision);
       return;
     }
-    this.engine.receiveDesired(text, entry.revision);
+    void this.engine.receiveDesired(text, entry.revision);
   }
 }

@@ -5,7 +5,7 @@
  * good desired state is kept as its JSON text; the history holds every finished run.
  */
 import { join } from 'node:path';
-import { readJson, writeJsonAtomic } from '@outpost/agent-runtime';
+import { StateFile } from '@outpost/agent-runtime';
 import type { State } from '../domain/orchestration-state.js';
 
 export interface RunRecord {
@@ -41,22 +41,23 @@ export interface PersistedState {
 
 const FILE_VERSION = 1;
 
+/** Saves are serialised (StateFile): the newest state is the one that lands. */
 export class OrchestratorStateStore {
-  readonly file: string;
+  private readonly file: StateFile<PersistedState>;
 
   constructor(stateDir: string) {
-    this.file = join(stateDir, 'orchestrator', 'state.json');
+    this.file = new StateFile(join(stateDir, 'orchestrator', 'state.json'), FILE_VERSION);
   }
 
-  async load(): Promise<PersistedState | undefined> {
-    const stored = await readJson<PersistedState>(this.file);
-    if (!stored) return undefined;
-    if (stored.version !== FILE_VERSION)
-      throw new Error(`${this.file} has version ${stored.version}; this agent reads version ${FILE_VERSION}`);
-    return stored.data;
+  get path(): string {
+    return this.file.path;
+  }
+
+  load(): Promise<PersistedState | undefined> {
+    return this.file.load();
   }
 
   save(state: PersistedState): Promise<void> {
-    return writeJsonAtomic(this.file, FILE_VERSION, state);
+    return this.file.save(state);
   }
 }

@@ -5,7 +5,7 @@
  * as their proto3 JSON text.
  */
 import { join } from 'node:path';
-import { readJson, writeJsonAtomic } from '@outpost/agent-runtime';
+import { StateFile } from '@outpost/agent-runtime';
 
 export interface StoredConfig {
   generation: number;
@@ -34,22 +34,23 @@ export interface PersistedTelemetry {
 
 const FILE_VERSION = 1;
 
+/** Saves are serialised (StateFile): the newest state is the one that lands. */
 export class TelemetryStateStore {
-  readonly file: string;
+  private readonly file: StateFile<PersistedTelemetry>;
 
   constructor(stateDir: string) {
-    this.file = join(stateDir, 'telemetry', 'state.json');
+    this.file = new StateFile(join(stateDir, 'telemetry', 'state.json'), FILE_VERSION);
   }
 
-  async load(): Promise<PersistedTelemetry | undefined> {
-    const stored = await readJson<PersistedTelemetry>(this.file);
-    if (!stored) return undefined;
-    if (stored.version !== FILE_VERSION)
-      throw new Error(`${this.file} has version ${stored.version}; this agent reads version ${FILE_VERSION}`);
-    return stored.data;
+  get path(): string {
+    return this.file.path;
+  }
+
+  load(): Promise<PersistedTelemetry | undefined> {
+    return this.file.load();
   }
 
   save(state: PersistedTelemetry): Promise<void> {
-    return writeJsonAtomic(this.file, FILE_VERSION, state);
+    return this.file.save(state);
   }
 }

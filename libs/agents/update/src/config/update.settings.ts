@@ -54,6 +54,14 @@ export const updateSettings = {
     max: 100,
     description: 'agent starts within one download or install step before it fails as a restart loop',
   },
+  maxRollbackReboots: {
+    kind: 'int',
+    default: 3,
+    min: 1,
+    max: 20,
+    description:
+      'reboots into the previous slot one rollback may request; if the node is still on the bad slot after them, the agent stops rebooting and reports it (a reboot loop helps nobody)',
+  },
   writeBufferMiB: {
     kind: 'int',
     default: 4,

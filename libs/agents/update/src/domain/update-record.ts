@@ -28,6 +28,10 @@ export interface UpdateRecord {
   rebootRequestedAt?: number;
   /** ROLLED_BACK by command: the reboot into the previous slot is still to happen. */
   rebootPending?: boolean;
+  /** Reboots into the previous slot requested for this rollback (counted before each one). */
+  rollbackReboots?: number;
+  /** Wall time (ms) of the last of them: a start in the same boot retries it without counting. */
+  rollbackRebootAt?: number;
 }
 
 export const RECORD_VERSION = 1;

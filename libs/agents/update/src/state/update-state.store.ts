@@ -3,27 +3,30 @@
  * write-fsync-rename, so kill -9 or a power cut leaves the old record or the new, never a torn one.
  */
 import { join } from 'node:path';
-import { readJson, writeJsonAtomic } from '@outpost/agent-runtime';
+import { StateFile } from '@outpost/agent-runtime';
 import { RECORD_VERSION, type UpdateRecord } from '../domain/update-record.js';
 import { STATES } from '../domain/update-state.js';
 
 export class UpdateStateStore {
-  readonly path: string;
+  private readonly file: StateFile<UpdateRecord>;
 
   constructor(readonly dir: string) {
-    this.path = join(dir, 'state.json');
+    this.file = new StateFile(join(dir, 'state.json'), RECORD_VERSION);
+  }
+
+  get path(): string {
+    return this.file.path;
   }
 
   async load(): Promise<UpdateRecord | undefined> {
-    const doc = await readJson<UpdateRecord>(this.path);
-    if (!doc) return undefined;
-    if (doc.version !== RECORD_VERSION)
-      throw new Error(`${this.path}: state version ${doc.version}, this agent reads ${RECORD_VERSION}`);
-    if (!STATES.includes(doc.data.state)) throw new Error(`${this.path}: unknown state ${doc.data.state}`);
-    return doc.data;
+    const record = await this.file.load();
+    if (record && !STATES.includes(record.state))
+      throw new Error(`${this.path}: unknown state ${record.state}`);
+    return record;
   }
 
+  /** Serialised (StateFile): a save issued later always lands later. */
   save(record: UpdateRecord): Promise<void> {
-    return writeJsonAtomic(this.path, RECORD_VERSION, record);
+    return this.file.save(record);
   }
 }
