@@ -140,7 +140,7 @@ export async function chaosRun(o: ChaosOptions): Promise<ChaosResult> {
   const kills: string[] = [];
   try {
     for (const app of APPS[o.deployment].apps) start(app);
-    await eventually(async () => expect(await orchestrator()).toBe('ORCHESTRATION_STATE_IDLE'), 90_000);
+    await eventually(async () => expect(await orchestrator()).toBe('ORCHESTRATION_STATE_IDLE'));
     await invariants('before the update');
 
     // The trial takes a moment either way, so that kills land in it too.
@@ -198,7 +198,7 @@ export async function chaosRun(o: ChaosOptions): Promise<ChaosResult> {
     const finalState = final.state ?? '';
     // The update agent settles its last step (a rollback's reboot) on its own: wait for the slot.
     const expectedSlot = o.variant === 'good' ? 'b' : 'a';
-    await eventually(async () => expect((await device.bootRecord()).slot).toBe(expectedSlot), 60_000);
+    await eventually(async () => expect((await device.bootRecord()).slot).toBe(expectedSlot));
     for (const p of running.values()) p.kill('SIGKILL');
     await Promise.all([...running.values()].map((p) => p.exited));
     await invariants('at the end');

@@ -9,8 +9,6 @@
  * old slot unhealthy too after the rollback -> HALTED; a full rollout group waits for its lease.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +21,7 @@ import { SimulatedDevice } from '@outpost/device';
 import { NodeAgent } from '@outpost/agent-node';
 import { UpdateAgent } from '@outpost/agent-update';
 import {
+  bootctlList,
   connectTo,
   eventually,
   simulatedNodeEnv,
@@ -44,29 +43,6 @@ const MiB = 1024 * 1024;
 const MINUTE = 60_000;
 const localUtc = (ms: number) => new Date(ms).toISOString().slice(0, 16);
 
-/** What the real bootctl reads from an ESP laid on a tmpfs: ids, default, tries left. */
-function bootctlList(espDir: string): { id: string; default: boolean; tries?: number }[] {
-  const mnt = mkdtempSync(join(tmpdir(), 'outpost-esp-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mnt]);
-  try {
-    cpSync(espDir, mnt, { recursive: true });
-    const out = execFileSync('bootctl', [`--esp-path=${mnt}`, '--no-variables', '--no-pager', 'list'], {
-      env: { ...process.env, SYSTEMD_RELAX_ESP_CHECKS: '1' },
-      encoding: 'utf8',
-    });
-    return out
-      .split(/\n\s*\n/)
-      .filter((block) => /\bid: /.test(block))
-      .map((block) => ({
-        id: /\bid: (\S+)/.exec(block)?.[1] ?? '',
-        default: /title: .*\(default\)/.test(block),
-        tries: /tries: (\d+) left/.test(block) ? Number(/tries: (\d+) left/.exec(block)?.[1]) : undefined,
-      }));
-  } finally {
-    execFileSync('umount', [mnt]);
-    rmSync(mnt, { recursive: true, force: true });
-  }
-}
 const HEALTHY_AGENTS = 'node,update,orchestrator';
 
 describe('update orchestrator with the update and node agents', () => {
@@ -221,7 +197,7 @@ describe('update orchestrator with the update and node agents', () => {
     await node.stateIs('COMMITTED');
     const device = await node.device();
     expect((await device.slots()).active.slot).toBe('b');
-    const listed = bootctlList(device.espDir);
+    const listed = await bootctlList(device.espDir);
     expect(listed.find((e) => e.default)?.id).toBe('outpost-b.conf');
     expect(listed.find((e) => e.id === 'outpost-b.conf')?.tries).toBeUndefined(); // blessed
   });
