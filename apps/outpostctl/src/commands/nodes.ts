@@ -42,7 +42,8 @@ export interface NodeRow {
 const ms = (t: Parameters<typeof timestampMs>[0] | undefined) => (t ? timestampMs(t) : undefined);
 const healthName = (h: HealthState) => HealthState[h] ?? 'UNSPECIFIED';
 
-async function nodeRow(fleet: Fleet, nodeId: string, now: number): Promise<NodeRow> {
+/** `now` is read once the reads are done: what they return is never judged by an earlier instant. */
+async function nodeRow(fleet: Fleet, nodeId: string, now: () => number): Promise<NodeRow> {
   const [status, health, update, heartbeat, services] = await Promise.all([
     fleet.status(AgentStatusSchema, kvKeys.status(nodeId, 'node')),
     fleet.status(NodeHealthSchema, kvKeys.nodeHealth(nodeId)),
@@ -55,7 +56,7 @@ async function nodeRow(fleet: Fleet, nodeId: string, now: number): Promise<NodeR
   return {
     nodeId,
     health: health ? healthName(health.state) : 'UNKNOWN',
-    stale: status ? isStale(status, now) : true,
+    stale: status ? isStale(status, now()) : true,
     version: status?.version ?? '',
     slot: update?.activeSlot ?? '',
     lastHeartbeat: heartbeat?.time ? new Date(timestampMs(heartbeat.time)).toISOString() : undefined,
@@ -70,9 +71,9 @@ function isStale(status: AgentStatus, now: number): boolean {
 }
 
 export async function nodesCommand(ctx: CommandContext): Promise<number> {
-  const now = ctx.io.now();
   const ids = await ctx.fleet.nodeIds();
-  const rows = await Promise.all(ids.map((id) => nodeRow(ctx.fleet, id, now)));
+  const rows = await Promise.all(ids.map((id) => nodeRow(ctx.fleet, id, () => ctx.io.now())));
+  const now = ctx.io.now();
   if (ctx.opts.json) {
     writeJson(ctx.io, { nodes: rows });
     return 0;
@@ -101,7 +102,6 @@ export async function nodeCommand(ctx: CommandContext): Promise<number> {
   const [nodeId] = ctx.args;
   const { fleet } = ctx;
   await fleet.requireNode(nodeId);
-  const now = ctx.io.now();
   // Live answers where the agent is up; the last copy in KV edge_status otherwise.
   const [describe, health, inventory, update, statuses, services, row] = await Promise.all([
     fleet.ask(NodeApi.cmd.describe, nodeId),
@@ -116,8 +116,10 @@ export async function nodeCommand(ctx: CommandContext): Promise<number> {
       .then(async (u) => u ?? (await fleet.status(UpdateStatusSchema, kvKeys.updateState(nodeId)))),
     fleet.agentStatuses(nodeId),
     fleet.liveServices(),
-    nodeRow(fleet, nodeId, now),
+    nodeRow(fleet, nodeId, () => ctx.io.now()),
   ]);
+  // After the reads: a status written while they ran is "0s ago", not "in 0s".
+  const now = ctx.io.now();
   const identity =
     describe?.identity ?? (await fleet.status(NodeIdentitySchema, kvKeys.nodeIdentity(nodeId)));
   const live = services.filter((s) => s.nodeId === nodeId);
