@@ -44,6 +44,9 @@ interface Run {
   stderr: string;
 }
 
+/** Longer than any one outpostctl command takes on a loaded machine; watch runs are stopped by the test. */
+const CTL_LIMIT_MS = 120_000;
+
 describe('outpostctl against a running suite', () => {
   let nats: NatsServerHandle;
   let nc: NatsConnection;
@@ -72,8 +75,16 @@ describe('outpostctl against a running suite', () => {
     let stderr = '';
     child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+    // A command that does not end is a failure of its own, named, not a test that times out silently.
+    const hung = setTimeout(() => {
+      stderr += `\n[outpostctl ${args.join(' ')}: no exit within ${CTL_LIMIT_MS} ms, killed]`;
+      child.kill('SIGKILL');
+    }, CTL_LIMIT_MS);
     const result = new Promise<Run>((done) =>
-      child.once('exit', (code, signal) => done({ code: code ?? (signal ? 128 : -1), stdout, stderr })),
+      child.once('exit', (code, signal) => {
+        clearTimeout(hung);
+        done({ code: code ?? (signal ? 128 : -1), stdout, stderr });
+      }),
     );
     return { child, result, out: () => stdout };
   }

@@ -101,6 +101,8 @@ export async function connectTo(
   return connect({
     servers: handle.url,
     name: 'outpost-test',
+    // The handshake (TLS, nkey) on a machine that other work keeps busy: nats.js gives up after 20 s.
+    timeout: 60_000,
     reconnectTimeWait: 200,
     maxReconnectAttempts: 75,
     ...extraConnectOptions.get(handle),
