@@ -2,7 +2,8 @@
 # Installs an Outpost bundle (made by `npm run bundle`; this script ships inside it as deploy/install.sh)
 # on a node, or into a directory tree standing for one (--root).
 #
-#   deploy/install.sh [--mode split|all-in-one] [--prefix /opt/outpost] [--root DIR] [--node-id ID] [--no-start]
+#   deploy/install.sh [--mode split|all-in-one] [--prefix /opt/outpost] [--root DIR] [--node-id ID]
+#                     [--update-server ADDRESS[/PREFIX]]... [--no-start]
 #
 #   --mode split        one unit per agent (default);  all-in-one: outpost-edge-node.service only.
 #                       Exactly one set is enabled; the other is disabled (and stopped). Switching modes is
@@ -12,11 +13,15 @@
 #                       created in DIR, units enabled with `systemctl --root`, nothing is started.
 #   --node-id ID        the node id (default: derived from /etc/machine-id the way the agents do it); written
 #                       to /etc/outpost/outpost.json, so the agents and the NATS permissions agree on it.
+#   --update-server A   an address (IPv4/IPv6, optionally /prefix) the update agent may download from;
+#                       repeatable. Written to the drop-in outpost-update-agent.service.d/50-update-server.conf
+#                       (IPAddressAllow=); without it the agent reaches localhost only (an image server on
+#                       the node, or a proxy there). Given again, it replaces the list; not given, it stays.
 #   --no-start          enable, but do not start or restart anything.
 #
 # What goes where: the bundle in PREFIX (root-owned, read-only for the agents); units in /etc/systemd/system;
 # users in /etc/sysusers.d/outpost.conf; directories in /etc/tmpfiles.d/outpost.conf; polkit rules in
-# /etc/polkit-1/rules.d; configuration in /etc/outpost (files that exist are never overwritten); state in
+# /etc/polkit-1/rules.d; the slot partitions' udev rule in /etc/udev/rules.d; configuration in /etc/outpost (files that exist are never overwritten); state in
 # /var/lib/outpost (never touched). deploy/uninstall.sh undoes it. See docs/deploy.md.
 set -euo pipefail
 umask 022
@@ -28,6 +33,7 @@ PREFIX=/opt/outpost
 ROOT=
 NODE_ID=
 START=yes
+UPDATE_SERVERS=()
 
 die() {
   echo "install.sh: $*" >&2
@@ -45,6 +51,8 @@ while [ $# -gt 0 ]; do
     --root=*) ROOT=${1#*=}; shift ;;
     --node-id) NODE_ID=${2:?--node-id needs a value}; shift 2 ;;
     --node-id=*) NODE_ID=${1#*=}; shift ;;
+    --update-server) UPDATE_SERVERS+=("${2:?--update-server needs a value}"); shift 2 ;;
+    --update-server=*) UPDATE_SERVERS+=("${1#*=}"); shift ;;
     --no-start) START=no; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
@@ -63,6 +71,10 @@ fi
 [ -f "$BUNDLE/bundle.json" ] && [ -x "$BUNDLE/node/bin/node" ] ||
   die "$BUNDLE is not an Outpost bundle: run \`npm run bundle\` and use dist/bundle/outpost/deploy/install.sh"
 if [ -n "$NODE_ID" ] && ! [[ "$NODE_ID" =~ ^[A-Za-z0-9_-]{1,64}$ ]]; then die "--node-id: 1-64 of A-Z a-z 0-9 _ -"; fi
+for server in ${UPDATE_SERVERS[@]+"${UPDATE_SERVERS[@]}"}; do
+  [[ "$server" =~ ^([0-9]{1,3}(\.[0-9]{1,3}){3}(/[0-9]{1,2})?|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*(/[0-9]{1,3})?)$ ]] ||
+    die "--update-server '$server': an IPv4 or IPv6 address, optionally with /prefix"
+done
 
 NODE="$BUNDLE/node/bin/node"
 ETC="$ROOT/etc/outpost"
@@ -121,6 +133,26 @@ done
 for rules in "$BUNDLE"/deploy/polkit-1/rules.d/*.rules; do
   install -m 0644 "$rules" "$ROOT/etc/polkit-1/rules.d/$(basename "$rules")"
 done
+# The slot partitions to the group outpost-slots (the update agent opens them through it).
+install -d -m 0755 "$ROOT/etc/udev/rules.d"
+for rules in "$BUNDLE"/deploy/udev/rules.d/*.rules; do
+  install -m 0644 "$rules" "$ROOT/etc/udev/rules.d/$(basename "$rules")"
+done
+if [ -z "$ROOT" ] && command -v udevadm >/dev/null && [ -d /run/udev ]; then
+  udevadm control --reload && udevadm trigger --subsystem-match=block --action=change || true
+fi
+# The update server(s) the update agent may reach (its unit allows localhost only).
+if [ ${#UPDATE_SERVERS[@]} -gt 0 ]; then
+  dropin="$UNITDIR/outpost-update-agent.service.d"
+  install -d -m 0755 "$dropin"
+  {
+    echo "# Written by deploy/install.sh --update-server: where the update agent may download from."
+    echo "[Service]"
+    echo "IPAddressAllow=${UPDATE_SERVERS[*]}"
+  } >"$dropin/50-update-server.conf.tmp"
+  chmod 0644 "$dropin/50-update-server.conf.tmp"
+  mv "$dropin/50-update-server.conf.tmp" "$dropin/50-update-server.conf"
+fi
 
 # --- 4. configuration: defaults only where there is no file yet ---------------------------------------------
 DEFAULTS="$ETC/.defaults.sha256"
@@ -196,6 +228,10 @@ fi
 if [ "$LIVE" = yes ]; then systemctl daemon-reload; fi
 "${SYSTEMCTL[@]}" disable --quiet "${OFF[@]}"
 "${SYSTEMCTL[@]}" enable --quiet outpost.target outpost-nats.service outpost-nats-provision.service "${ON[@]}"
+# Boot assessment: the update agent blesses (or marks bad) the entry it installed once the health trial
+# has decided; systemd-bless-boot.service would mark it good as soon as boot-complete.target is reached,
+# before the trial. Masked, so there is one verdict (docs/agents/update.md, "Boot assessment").
+"${SYSTEMCTL[@]}" mask --quiet systemd-bless-boot.service
 if [ "$LIVE" = yes ] && [ "$START" = yes ]; then
   systemctl stop "${OFF[@]}"
   systemctl restart outpost-nats.service

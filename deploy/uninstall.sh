@@ -59,6 +59,13 @@ if [ ${#UNITS[@]} -gt 0 ]; then
   if [ "$LIVE" = yes ]; then systemctl daemon-reload; fi
 fi
 rm -f "$ROOT"/etc/polkit-1/rules.d/50-outpost-*.rules
+rm -f "$ROOT"/etc/udev/rules.d/70-outpost-*.rules
+rm -f "$UNITDIR/outpost-update-agent.service.d/50-update-server.conf"
+rmdir "$UNITDIR/outpost-update-agent.service.d" 2>/dev/null || true
+# install.sh masked it so that only the update agent blesses boot entries (see install.sh).
+if [ "$(readlink "$UNITDIR/systemd-bless-boot.service" 2>/dev/null)" = /dev/null ]; then
+  "${SYSTEMCTL[@]}" unmask --quiet systemd-bless-boot.service || true
+fi
 rm -f "$ROOT/etc/tmpfiles.d/outpost.conf"
 
 # --- the bundle --------------------------------------------------------------------------------------------------

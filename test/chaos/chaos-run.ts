@@ -11,7 +11,7 @@
  * ROLLED_BACK on slot a (b's entry out of tries, a the default) for an image whose health check fails.
  */
 import { expect } from '@jest/globals';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toJson } from '@bufbuild/protobuf';
@@ -202,6 +202,11 @@ export async function chaosRun(o: ChaosOptions): Promise<ChaosResult> {
     for (const p of running.values()) p.kill('SIGKILL');
     await Promise.all([...running.values()].map((p) => p.exited));
     await invariants('at the end');
+    // What is on disk is the newest state, not a stale save that renamed itself over it last.
+    const saved = JSON.parse(await readFile(join(dir, 'state', 'orchestrator', 'state.json'), 'utf8')) as {
+      data: { state: string };
+    };
+    expect(`ORCHESTRATION_STATE_${saved.data.state}`).toBe(finalState);
     const loader = device.bootLoader();
     const listed = await bootctlList(device.espDir);
     if (o.variant === 'good') {

@@ -177,7 +177,14 @@ describe('the bundle and deploy/install.sh', () => {
     const prefix = () => join(root, 'opt/outpost');
 
     it('installs the bundle, users, directories, units, polkit rules and configuration', async () => {
-      const r = await install('--mode', 'split');
+      const r = await install(
+        '--mode',
+        'split',
+        '--update-server',
+        '10.0.2.100',
+        '--update-server',
+        '2001:db8::/64',
+      );
       expect({ code: r.code, out: r.out }).toEqual({ code: 0, out: expect.stringContaining('done:') });
 
       // The bundle: root-owned, nothing writable by group or others, the units' programs where they point.
@@ -185,6 +192,7 @@ describe('the bundle and deploy/install.sh', () => {
       expect((await stat(join(prefix(), 'apps/edge-node/dist/main.js'))).uid).toBe(0);
       await access(join(prefix(), 'node/bin/node'), constants.X_OK);
       await access(join(prefix(), 'libexec/outpost-cluster-provider'), constants.X_OK);
+      await access(join(prefix(), 'libexec/outpost-boot-helper'), constants.X_OK);
 
       // Users from sysusers.d in the tree's own user database.
       for (const user of [...AGENTS.map((a) => `outpost-${a}`), 'outpost-edge', 'outpost-nats']) {
@@ -235,6 +243,25 @@ describe('the bundle and deploy/install.sh', () => {
       for (const rules of ['50-outpost-update.rules', '50-outpost-cluster.rules']) {
         expect(await exists(join(root, 'etc/polkit-1/rules.d', rules))).toBe(true);
       }
+
+      // The update agent's privileges on a real node: the slot partitions by a group given by udev
+      // (members: its user and the all-in-one user), the boot helper's unit, the update server drop-in,
+      // and systemd-bless-boot masked (the agent blesses after its trial).
+      expect(await readFile(join(root, 'etc/udev/rules.d/70-outpost-slots.rules'), 'utf8')).toMatch(
+        /ID_PART_ENTRY_NAME}=="rootfs_a\|rootfs_b", GROUP="outpost-slots", MODE="0660"/,
+      );
+      const slots = (await readFile(join(root, 'etc/group'), 'utf8'))
+        .split('\n')
+        .find((l) => l.startsWith('outpost-slots:'));
+      expect(slots?.split(':')[3]?.split(',').sort()).toEqual(['outpost-edge', 'outpost-update']);
+      expect(await exists(join(root, 'etc/systemd/system/outpost-boot@.service'))).toBe(true);
+      expect(
+        await readFile(
+          join(root, 'etc/systemd/system/outpost-update-agent.service.d/50-update-server.conf'),
+          'utf8',
+        ),
+      ).toMatch(/^IPAddressAllow=10\.0\.2\.100 2001:db8::\/64$/m);
+      expect(await readlink(join(root, 'etc/systemd/system/systemd-bless-boot.service'))).toBe('/dev/null');
     });
 
     it('split: enables the NATS server and one unit per agent, not the all-in-one unit', async () => {
@@ -260,7 +287,8 @@ describe('the bundle and deploy/install.sh', () => {
         break;
       }
       const unitDir = join(root, 'etc/systemd/system');
-      const units = (await readdir(unitDir)).filter((u) => /\.(service|target)$/.test(u)).sort();
+      // Outpost's units (systemd-bless-boot.service is there only as a mask, a link to /dev/null).
+      const units = (await readdir(unitDir)).filter((u) => /^outpost.*\.(service|target)$/.test(u)).sort();
       expect(units).toEqual(
         expect.arrayContaining([
           'outpost.target',
@@ -309,6 +337,12 @@ describe('the bundle and deploy/install.sh', () => {
       const edge = await readFile(join(root, 'etc/systemd/system/outpost-edge-node.service'), 'utf8');
       const conflicts = [...edge.matchAll(/^Conflicts=(.*)$/gm)].flatMap((m) => (m[1] ?? '').split(/\s+/));
       expect(conflicts.sort()).toEqual(AGENT_UNITS);
+    });
+
+    it('refuses an update server that is not an address', async () => {
+      const r = await install('--mode', 'all-in-one', '--update-server', 'updates.example');
+      expect(r.code).not.toBe(0);
+      expect(r.out).toMatch(/--update-server 'updates.example': an IPv4 or IPv6 address/);
     });
 
     it('refuses a mode that does not exist, and changes nothing', async () => {
@@ -433,6 +467,10 @@ describe('the bundle and deploy/install.sh', () => {
         'etc/systemd/system/multi-user.target.wants/outpost.target',
         'etc/polkit-1/rules.d/50-outpost-update.rules',
         'etc/polkit-1/rules.d/50-outpost-cluster.rules',
+        'etc/udev/rules.d/70-outpost-slots.rules',
+        'etc/systemd/system/outpost-boot@.service',
+        'etc/systemd/system/outpost-update-agent.service.d',
+        'etc/systemd/system/systemd-bless-boot.service',
         'etc/tmpfiles.d/outpost.conf',
         'etc/outpost/outpost.json',
         'etc/outpost/cluster.json',

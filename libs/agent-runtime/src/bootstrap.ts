@@ -6,6 +6,7 @@
  * `runMain` is what an app's main.ts calls: it adds signals, sd_notify and exit codes.
  */
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { Module, type DynamicModule, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -97,7 +98,7 @@ export async function startSuite(
   const nkeySeed = nkeyFile ? await readNkeySeed(nkeyFile) : undefined;
   const natsUser = natsUserOf(definitions.map((d) => d.agent));
 
-  const device = await openDevice(common);
+  const device = await openDevice(common, paths.stateDir);
   // Watched from the start: an agent may finish a pending reboot (a rollback) while it starts.
   const rebooted = simulatedReboot(device);
   const identity = await resolveNodeIdentity(device, paths.stateDir, common.nodeId, baseLogger);
@@ -243,8 +244,22 @@ function simulatedReboot(device: Device): Promise<'reboot'> {
   return new Promise((resolve) => device.onReboot(() => resolve('reboot')));
 }
 
-async function openDevice(common: CommonSettings): Promise<Device> {
-  if (common.device === 'linux') return new LinuxDevice('/', { productUuidFile: common.productUuidFile });
+async function openDevice(common: CommonSettings, stateDir: string): Promise<Device> {
+  if (common.device === 'linux') {
+    const privilege =
+      common.bootPrivilege === 'auto'
+        ? process.getuid?.() === 0
+          ? 'direct'
+          : 'helper'
+        : common.bootPrivilege;
+    return new LinuxDevice('/', {
+      productUuidFile: common.productUuidFile,
+      espDir: common.espDir || (await LinuxDevice.findEsp()) || '/efi',
+      privilege,
+      // The root-side helper reads its requests here (deploy/libexec/outpost-boot-helper).
+      helperDir: join(stateDir, 'update', 'boot-helper'),
+    });
+  }
   if (!common.simulatorDir)
     throw new ConfigError('device is "simulated" but OUTPOST_SIM_DIR (simulatorDir) is empty');
   return SimulatedDevice.open(common.simulatorDir);

@@ -32,6 +32,12 @@ export interface SlotLayout {
 
 export interface Device {
   readonly kind: 'linux' | 'simulated';
+  /**
+   * Whether an update must bring the new slot's boot files (kernel, initrd). A real node boots the
+   * kernel its entry names from the ESP: without new files it would boot a stale kernel (or none) with
+   * the new root file system. The simulator boots no kernel, so an image-only update is enough there.
+   */
+  readonly bootFilesRequired: boolean;
   identityFacts(): Promise<IdentityFacts>;
   /** Seconds since the host (or simulated device) booted. */
   hostUptimeSeconds(): Promise<number | undefined>;

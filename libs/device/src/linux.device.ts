@@ -1,15 +1,20 @@
 /**
  * The real host: /etc/machine-id, /sys/class/dmi/id, /proc/uptime under a root (default /); the A/B
  * slots from the GPT labels of the boot disk (`lsblk`), written through /dev/disk/by-partlabel; the
- * ESP at /efi or /boot/efi; the one-shot boot in the LoaderEntryOneShot EFI variable via `bootctl`;
- * `systemctl reboot`.
+ * ESP at /efi, /boot/efi or /boot (the first holding loader/); the one-shot boot in the
+ * LoaderEntryOneShot EFI variable; `systemctl reboot` (logind, allowed by polkit).
+ * ESP writes and the one-shot need root: with `privilege: 'helper'` (an unprivileged agent under its
+ * unit) they go to the root-side boot helper (boot/boot-helper.ts), with 'direct' (running as root)
+ * the process does them itself (`bootctl set-oneshot`).
  */
 import { execFile } from 'node:child_process';
 import { access, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { BootHelper, HelperEspWriter, HelperOneShot, type HelperRunner } from './boot/boot-helper.js';
 import { EspBootLoader, type OneShotStore } from './boot/esp-boot-loader.js';
+import { DirectEspWriter } from './boot/esp-writer.js';
 import {
   parseMachineId,
   parseProductUuid,
@@ -23,12 +28,17 @@ import { slotFromCmdline, slotLayout } from './slots.js';
 const run = promisify(execFile);
 const ONESHOT_VAR = 'LoaderEntryOneShot-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f';
 
-/** LoaderEntryOneShot through bootctl (set) and efivarfs (read: 4 attribute bytes, then UTF-16LE). */
+/** An EFI variable of the boot loader from efivarfs: 4 attribute bytes, then UTF-16LE. */
+export async function readLoaderVariable(name: string, dir = '/sys/firmware/efi/efivars') {
+  const raw = await readFile(join(dir, name)).catch(() => undefined);
+  if (!raw || raw.length <= 4) return undefined;
+  return raw.subarray(4).toString('utf16le').replace(/\0+$/, '') || undefined;
+}
+
+/** LoaderEntryOneShot through bootctl (set: root only) and efivarfs (read). */
 class EfiOneShot implements OneShotStore {
-  async get() {
-    const raw = await readFile(join('/sys/firmware/efi/efivars', ONESHOT_VAR)).catch(() => undefined);
-    if (!raw || raw.length <= 4) return undefined;
-    return raw.subarray(4).toString('utf16le').replace(/\0+$/, '') || undefined;
+  get() {
+    return readLoaderVariable(ONESHOT_VAR);
   }
   async set(id: string) {
     await run('bootctl', ['set-oneshot', id]);
@@ -36,6 +46,20 @@ class EfiOneShot implements OneShotStore {
   async clear() {
     await run('bootctl', ['set-oneshot', '']);
   }
+}
+
+export interface LinuxDeviceOptions {
+  productUuidFile?: string;
+  /** The ESP mount (default /efi; see LinuxDevice.findEsp). */
+  espDir?: string;
+  /** 'direct': this process writes the ESP and the EFI variable (root); 'helper': the root-side helper. */
+  privilege?: 'direct' | 'helper';
+  /** Where requests to the helper are written (the helper reads /var/lib/outpost/update/boot-helper). */
+  helperDir?: string;
+  /** How the helper is run (default: `systemctl start outpost-boot@<op>.service`); tests run the script. */
+  runHelper?: HelperRunner;
+  /** efivarfs (default /sys/firmware/efi/efivars). */
+  efivarsDir?: string;
 }
 
 export async function readOptional(path: string): Promise<string | undefined> {
@@ -49,12 +73,13 @@ export async function readOptional(path: string): Promise<string | undefined> {
 
 export class LinuxDevice implements Device {
   readonly kind = 'linux' as const;
+  readonly bootFilesRequired = true;
 
   private loader?: EspBootLoader;
 
   constructor(
     private readonly root = '/',
-    private readonly options: { productUuidFile?: string; espDir?: string } = {},
+    private readonly options: LinuxDeviceOptions = {},
   ) {}
 
   async identityFacts(): Promise<IdentityFacts> {
@@ -118,7 +143,17 @@ export class LinuxDevice implements Device {
   }
 
   bootLoader(): EspBootLoader {
-    this.loader ??= new EspBootLoader(this.options.espDir ?? '/efi', new EfiOneShot());
+    if (this.loader) return this.loader;
+    const esp = this.options.espDir ?? '/efi';
+    const helperDir = this.options.helperDir;
+    if (this.options.privilege === 'helper') {
+      if (!helperDir) throw new Error('LinuxDevice: privilege "helper" needs helperDir');
+      const helper = new BootHelper(helperDir, this.options.runHelper);
+      const read = () => readLoaderVariable(ONESHOT_VAR, this.options.efivarsDir);
+      this.loader = new EspBootLoader(esp, new HelperOneShot(helper, read), new HelperEspWriter(helper));
+    } else {
+      this.loader = new EspBootLoader(esp, new EfiOneShot(), new DirectEspWriter(esp));
+    }
     return this.loader;
   }
 

@@ -54,6 +54,7 @@ class FileOneShot implements OneShotStore {
 
 export class SimulatedDevice implements Device {
   readonly kind = 'simulated' as const;
+  readonly bootFilesRequired = false;
   private readonly loader: EspBootLoader;
   private readonly rebootListeners = new Set<(record: BootRecord) => void | Promise<void>>();
 
@@ -169,8 +170,9 @@ export class SimulatedDevice implements Device {
     let chosen: BootEntry | undefined;
     // Each failed boot consumes one try; a bounded number of resets, then the device stays down.
     for (let attempt = 0; attempt < 16; attempt++) {
-      const entries = await this.loader.entries();
-      chosen = selectEntry(entries, await this.loader.defaultPattern(), await this.loader.oneShot());
+      // systemd-boot skips an entry whose kernel is not on the ESP.
+      const entries = await this.bootableEntries();
+      chosen = selectEntry(entries, await this.loader.defaultPattern(), await this.loader.oneShotValue());
       await this.loader.clearOneShot(); // the firmware variable is consumed by the boot that reads it
       if (!chosen) throw new Error(`simulated firmware: no boot entry in ${this.loader.espDir}`);
       await this.loader.renameEntryFile(chosen.fileName, afterBootAttempt(chosen));
@@ -188,6 +190,14 @@ export class SimulatedDevice implements Device {
     await mkdir(join(this.dir, 'power'), { recursive: true });
     await writeFile(join(this.dir, 'power', 'boot.json'), JSON.stringify(record));
     for (const listener of this.rebootListeners) await listener(record);
+  }
+
+  private async bootableEntries(): Promise<BootEntry[]> {
+    const entries = await this.loader.entries();
+    const present = await Promise.all(
+      entries.map(async (e) => (await readOptional(join(this.espDir, e.linux))) !== undefined),
+    );
+    return entries.filter((_e, i) => present[i]);
   }
 
   private async ensureEsp(): Promise<void> {

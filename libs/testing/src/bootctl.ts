@@ -17,6 +17,9 @@ export interface ListedEntry {
   default: boolean;
   /** Tries left of a counting entry; undefined when the entry does not count. */
   tries?: number;
+  /** The kernel and initrd bootctl found for the entry (ESP paths). */
+  linux?: string;
+  initrd?: string;
 }
 
 export async function bootctlList(espDir: string): Promise<ListedEntry[]> {
@@ -38,6 +41,8 @@ export async function bootctlList(espDir: string): Promise<ListedEntry[]> {
           id: /\bid: (\S+)/.exec(block)?.[1] ?? '',
           default: /title: .*\(default\)/.test(block),
           tries: tries === undefined ? undefined : Number(tries),
+          linux: /\blinux: (\S+)/.exec(block)?.[1],
+          initrd: /\binitrd: (\S+)/.exec(block)?.[1],
         };
       });
   } finally {

@@ -49,6 +49,23 @@ export const commonSettings = {
     env: 'OUTPOST_SIM_DIR',
     description: 'directory of the simulated device (required when device is simulated)',
   },
+  espDir: {
+    kind: 'string',
+    default: '',
+    env: 'OUTPOST_ESP_DIR',
+    description:
+      'the ESP mount of a linux device; empty: the first of /efi, /boot/efi, /boot holding loader/ ' +
+      '(the root-side boot helper finds it the same way)',
+  },
+  bootPrivilege: {
+    kind: 'enum',
+    default: 'auto',
+    values: ['auto', 'direct', 'helper'],
+    env: 'OUTPOST_BOOT_PRIVILEGE',
+    description:
+      'how a linux device writes the ESP and the EFI one-shot variable: direct (the process is root), ' +
+      'helper (systemctl start outpost-boot@<op>.service, allowed by polkit); auto: direct as root, else helper',
+  },
   productUuidFile: {
     kind: 'string',
     default: '/sys/class/dmi/id/product_uuid',

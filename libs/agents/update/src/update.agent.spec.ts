@@ -5,7 +5,7 @@
  * download -> install -> reboot -> VERIFYING -> commit, a rollback, and a silent boot-loader fallback.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kvm } from '@nats-io/kv';
@@ -20,6 +20,7 @@ import {
   type NatsServerHandle,
 } from '@outpost/testing';
 import {
+  bootFilesFor,
   downloadBody,
   ImageServer,
   makeImage,
@@ -335,5 +336,64 @@ describe('update agent on a real bus and a simulated device', () => {
     expect(body).toMatchObject({ state: 'UPDATE_STATE_FAILED', reason: 'FAILURE_REASON_ABORTED' });
     expect((await request('abort')).body.state).toBe('UPDATE_STATE_FAILED');
     expect((await request('install')).code).toBe('409');
+  });
+
+  it("puts the boot files on the ESP under the target slot's own names, never the running slot's", async () => {
+    const esp = device.espDir;
+    const runningKernel = await readFile(join(esp, 'outpost/b/vmlinuz'));
+    const next = makeImage(1 * MiB + 3);
+    const kernel = makeImage(300_000);
+    const initrd = makeImage(700_001);
+    const url = http.serve('/rel/os-1.5.0.img', { body: next.raw });
+    http.serve('/rel/vmlinuz-1.5.0', { body: kernel.raw });
+    http.serve('/boot/initrd-1.5.0.img.gz', { body: initrd.gz });
+    const manifest = manifestFor('1.5.0', url, next, keys.privateKey, {
+      // One relative to the image URL, one absolute and compressed.
+      bootFiles: bootFilesFor(
+        { url: 'vmlinuz-1.5.0', file: kernel },
+        { url: `${http.url}/boot/initrd-1.5.0.img.gz`, file: initrd },
+      ),
+    });
+    await request('download', downloadBody(manifest));
+    expect(await stateIs('DOWNLOADED')).toMatchObject({ targetSlot: 'a', activeSlot: 'b' });
+    expect(http.requestsFor('/rel/vmlinuz-1.5.0').length).toBe(1);
+    await request('install');
+    await stateIs('INSTALLED');
+    expect(await readFile(join(esp, 'outpost/a/vmlinuz'))).toEqual(kernel.raw);
+    expect(await readFile(join(esp, 'outpost/a/initrd.img'))).toEqual(initrd.raw);
+    expect(await readFile(join(esp, 'outpost/b/vmlinuz'))).toEqual(runningKernel);
+    expect(await readdir(join(esp, 'outpost/a'))).toEqual(['initrd.img', 'vmlinuz']); // no temporary left
+    const entry = await device.bootLoader().find('outpost-a.conf');
+    expect(entry).toMatchObject({
+      fileName: 'outpost-a+3.conf',
+      linux: '/outpost/a/vmlinuz',
+      initrd: '/outpost/a/initrd.img',
+    });
+    await request('reboot');
+    await restartAfterReboot();
+    await stateIs('VERIFYING');
+    await request('commit');
+    expect(await stateIs('COMMITTED')).toMatchObject({ activeSlot: 'a' });
+  });
+
+  it('fails a boot file that does not match its manifest entry, before the ESP is written', async () => {
+    const esp = device.espDir;
+    const before = await readFile(join(esp, 'outpost/b/vmlinuz'));
+    const entriesBefore = (await device.bootLoader().entries()).map((e) => e.fileName).sort();
+    const next = makeImage(1 * MiB);
+    const kernel = makeImage(100_000);
+    const served = Buffer.from(kernel.raw);
+    served[10] ^= 0xff;
+    const url = http.serve('/bad-boot/os-1.6.0.img', { body: next.raw });
+    http.serve('/bad-boot/vmlinuz', { body: served });
+    const manifest = manifestFor('1.6.0', url, next, keys.privateKey, {
+      bootFiles: bootFilesFor({ url: 'vmlinuz', file: kernel }),
+    });
+    await request('download', downloadBody(manifest));
+    const status = await stateIs('FAILED');
+    expect(status.reason).toBe('FAILURE_REASON_CHECKSUM');
+    expect(String(status.detail)).toMatch(/boot file vmlinuz hashes/);
+    expect(await readFile(join(esp, 'outpost/b/vmlinuz'))).toEqual(before);
+    expect((await device.bootLoader().entries()).map((e) => e.fileName).sort()).toEqual(entriesBefore);
   });
 });

@@ -5,7 +5,7 @@
  * the update on ends COMMITTED with the right bytes in the new slot. Needs the build (npm test builds).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -18,6 +18,7 @@ import {
   type NatsServerHandle,
 } from '@outpost/testing';
 import {
+  bootFilesFor,
   downloadBody,
   ImageServer,
   makeImage,
@@ -36,9 +37,12 @@ const STEPS: [step: string, upTo: 'download' | 'install' | 'reboot' | 'commit', 
   ['download:start', 'download', 'DOWNLOADED'],
   ['download:partial', 'download', 'DOWNLOADED'],
   ['download:staged', 'download', 'DOWNLOADED'],
+  ['download:boot', 'download', 'DOWNLOADED'],
   ['install:invalidate', 'install', 'INSTALLED'],
   ['install:write', 'install', 'INSTALLED'],
   ['install:verify', 'install', 'INSTALLED'],
+  // After the kernel reached the ESP under its temporary name, before it is renamed into place.
+  ['install:boot', 'install', 'INSTALLED'],
   ['install:entry', 'install', 'INSTALLED'],
   ['install:oneshot', 'install', 'INSTALLED'],
   ['installed', 'install', 'INSTALLED'],
@@ -52,6 +56,8 @@ describe('kill -9 at each step of an update', () => {
   const http = new ImageServer();
   const keys = makeKeys();
   const image = makeImage(4 * MiB + 4321);
+  const kernel = makeImage(256 * 1024 + 17);
+  const initrd = makeImage(512 * 1024 + 5);
   const procs: AgentProcess[] = [];
   const dirs: string[] = [];
 
@@ -116,7 +122,16 @@ describe('kill -9 at each step of an update', () => {
       await n.device.slots(); // make the disk image before reading the active slot
       const activeBefore = await n.slotHash('a', 8 * MiB);
       const path = `/${step.replace(':', '-')}.img`;
-      const manifest = manifestFor('2.0.0', http.serve(path, { body: image.raw }), image, keys.privateKey);
+      http.serve(`/${step.replace(':', '-')}.vmlinuz`, { body: kernel.raw });
+      http.serve(`/${step.replace(':', '-')}.initrd`, { body: initrd.raw });
+      const manifest = manifestFor('2.0.0', http.serve(path, { body: image.raw }), image, keys.privateKey, {
+        bootFiles: bootFilesFor(
+          { url: `${step.replace(':', '-')}.vmlinuz`, file: kernel },
+          { url: `${step.replace(':', '-')}.initrd`, file: initrd },
+        ),
+      });
+      const esp = n.device.espDir;
+      const runningKernel = await readFile(join(esp, 'outpost/a/vmlinuz'));
 
       // 1. Run with the hook until the agent kills itself at `step`.
       const first = n.start({ OUTPOST_UPDATE_CRASH_AT: step });
@@ -142,8 +157,14 @@ describe('kill -9 at each step of an update', () => {
       expect(await n.slotHash('a', 8 * MiB)).toBe(activeBefore);
       const loader = n.device.bootLoader();
       const b = await loader.find('outpost-b.conf');
-      if (b && b.triesLeft !== 0) expect(await n.slotHash('b', image.raw.length)).toBe(image.sha256);
+      if (b && b.triesLeft !== 0) {
+        expect(await n.slotHash('b', image.raw.length)).toBe(image.sha256);
+        // ... and its boot files are whole: an entry is written only after them.
+        expect(await readFile(join(esp, 'outpost/b/vmlinuz'))).toEqual(kernel.raw);
+        expect(await readFile(join(esp, 'outpost/b/initrd.img'))).toEqual(initrd.raw);
+      }
       expect((await loader.find('outpost-a.conf'))?.fileName).toBe('outpost-a.conf');
+      expect(await readFile(join(esp, 'outpost/a/vmlinuz'))).toEqual(runningKernel);
 
       // 3. Restart without the hook: it resumes (or settles) by itself.
       const requestsBefore = http.requestsFor(path).length;
@@ -170,6 +191,11 @@ describe('kill -9 at each step of an update', () => {
       }
       await n.stateIs('COMMITTED');
       expect(await n.slotHash('b', image.raw.length)).toBe(image.sha256);
+      expect(await readFile(join(esp, 'outpost/b/vmlinuz'))).toEqual(kernel.raw);
+      expect(await readFile(join(esp, 'outpost/b/initrd.img'))).toEqual(initrd.raw);
+      expect(await readdir(join(esp, 'outpost/b'))).toEqual(['initrd.img', 'vmlinuz']); // no temporary left
+      expect(await readFile(join(esp, 'outpost/a/vmlinuz'))).toEqual(runningKernel);
+      expect((await loader.find('outpost-b.conf'))?.initrd).toBe('/outpost/b/initrd.img');
       expect((await loader.find('outpost-b.conf'))?.fileName).toBe('outpost-b.conf');
       expect(await loader.defaultPattern()).toBe('outpost-b.conf');
       expect(await n.device.bootRecord()).toMatchObject({ slot: 'b' });

@@ -147,6 +147,12 @@ describe('a kill during rollback', () => {
       expect(await loader.defaultPattern()).toBe('outpost-a.conf');
       expect(await loader.oneShot()).toBeUndefined();
       expect(await n.slotA()).toBe(n.aBefore);
+      // A rollback request resent by someone who saw an older status answers the finished rollback.
+      expect(await n.request('rollback', '{}')).toMatchObject({
+        state: 'UPDATE_STATE_ROLLED_BACK',
+        activeSlot: 'a',
+      });
+      expect((await n.device.bootRecord()).bootCount).toBe(n.bootsBefore + 1);
       const listed = await bootctlList(n.device.espDir);
       expect(listed.find((e) => e.default)?.id).toBe('outpost-a.conf');
       expect(listed.find((e) => e.id === 'outpost-b.conf')?.tries).toBe(0);

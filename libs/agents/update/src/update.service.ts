@@ -19,6 +19,7 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
+import { stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { create, fromJson, toJson } from '@bufbuild/protobuf';
 import { durationFromMs, timestampFromDate } from '@bufbuild/protobuf/wkt';
@@ -49,8 +50,17 @@ import {
 import { matchesPattern, type SlotLayout } from '@outpost/device';
 import type { updateSettings } from './config/update.settings.js';
 import { loadTrustedKeys } from './config/trusted-keys.js';
-import { bootableEntryOf, entriesBooting, entryIdFor, entrySpecFor } from './domain/boot-entry.js';
 import {
+  bootableEntryOf,
+  bootFilePath,
+  entriesBooting,
+  entryIdFor,
+  entrySpecFor,
+  filesOfEntry,
+} from './domain/boot-entry.js';
+import {
+  BOOT_FILE_NAMES,
+  bootFileUrl,
   canonicalManifest,
   imageFormat,
   manifestProblems,
@@ -67,7 +77,13 @@ import {
   type Reason,
   type StateName,
 } from './domain/update-state.js';
-import { discardStaged, downloadImage, DownloadError, STAGED_IMAGE } from './image/image-download.js';
+import {
+  discardStaged,
+  downloadImage,
+  DownloadError,
+  STAGED_IMAGE,
+  stagedBootFile,
+} from './image/image-download.js';
 import { hashRegion, ImageTooLargeError, writeImageToTarget } from './image/slot-writer.js';
 import { UpdateStateStore } from './state/update-state.store.js';
 
@@ -142,6 +158,11 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
     return this.serial(async () => {
       if (!manifest) throw new ContractError(ErrorCode.INVALID_ARGUMENT, 'manifest: required');
       const problems = manifestProblems(manifest);
+      if (manifest.bootFiles.length === 0 && this.ctx.device.bootFilesRequired)
+        problems.push(
+          'bootFiles: required on this node (it boots the kernel its entry names from the ESP; without ' +
+            "the new slot's kernel it would boot a stale one with the new root file system)",
+        );
       if (problems.length > 0)
         throw new ContractError(ErrorCode.INVALID_ARGUMENT, `manifest: ${problems.join('; ')}`, problems);
       const state = this.record.state;
@@ -170,6 +191,11 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
         await this.fail('insufficient-storage', message);
         throw new ContractError(ErrorCode.INVALID_ARGUMENT, message);
       }
+      const espShort = await this.espShortfall(manifest, layout.inactive.slot);
+      if (espShort) {
+        await this.fail('insufficient-storage', espShort);
+        throw new ContractError(ErrorCode.INVALID_ARGUMENT, espShort);
+      }
       await discardStaged(this.dir);
       this.logger.log(`manifest ${manifest.version} signed by trusted key ${verdict.keyId}`, 'Update');
       await this.go('DOWNLOADING', {
@@ -180,6 +206,8 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
         installStarted: false,
         rebootRequestedAt: undefined,
         rebootPending: undefined,
+        rollbackReboots: undefined,
+        rollbackRebootAt: undefined,
       });
       this.startWork((signal) => this.runDownload(signal));
       return this.toStatus();
@@ -293,6 +321,8 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
         if (stuck) throw new ContractError(ErrorCode.FAILED_PRECONDITION, stuck);
         return this.toStatus();
       }
+      // Resent after the rollback finished (the sender saw an older status): it is done.
+      if (state === 'ROLLED_BACK' && this.record.rollbackReboots !== undefined) return this.toStatus();
       if (state !== 'VERIFYING')
         throw new ContractError(
           ErrorCode.FAILED_PRECONDITION,
@@ -303,6 +333,7 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
         detail: detail || 'rollback requested',
         rebootPending: true,
         rollbackReboots: 0,
+        rollbackRebootAt: undefined,
       });
       this.crashPoint('rollback');
       const stuck = await this.finishRollback();
@@ -338,11 +369,81 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
             this.logger.warn(`download attempt ${attempt} failed, resuming: ${err.message}`, 'Update'),
         },
       );
-      await this.serial(() => this.go('DOWNLOADED', { detail: `staged ${size} bytes, sha256 verified` }));
+      this.crashPoint('download:boot');
+      await this.downloadBootFiles(manifest, signal);
+      const boot = manifest.bootFiles.length ? ` and ${manifest.bootFiles.length} boot file(s)` : '';
+      await this.serial(() =>
+        this.go('DOWNLOADED', { detail: `staged ${size} bytes${boot}, sha256 verified` }),
+      );
     } catch (err) {
       if (signal.aborted) return;
       const reason = err instanceof DownloadError ? err.reason : 'download';
       await this.serial(() => this.fail(reason, (err as Error).message));
+    }
+  }
+
+  /** The boot files, one after the other, each resumable and verified like the image. */
+  private async downloadBootFiles(manifest: UpdateManifest, signal: AbortSignal): Promise<void> {
+    for (const file of manifest.bootFiles) {
+      const url = bootFileUrl(file, manifest.imageUrl);
+      await downloadImage(
+        {
+          url,
+          format: imageFormat(url),
+          size: Number(file.size),
+          sha256: file.sha256,
+          dir: this.dir,
+          attempts: this.settings.downloadAttempts,
+          idleTimeoutMs: this.settings.downloadIdleTimeoutMs,
+          name: BOOT_FILE_NAMES[file.kind],
+        },
+        {
+          signal,
+          onRetry: (attempt, err) =>
+            this.logger.warn(`boot file attempt ${attempt} failed, resuming: ${err.message}`, 'Update'),
+        },
+      );
+    }
+  }
+
+  /**
+   * Why the ESP cannot take the boot files ('' when it can): its free space plus what the target
+   * slot's old files free must hold the new ones.
+   */
+  private async espShortfall(manifest: UpdateManifest, slot: string): Promise<string> {
+    if (manifest.bootFiles.length === 0) return '';
+    const esp = this.ctx.device.bootLoader().espDir;
+    const need = manifest.bootFiles.reduce((sum, f) => sum + Number(f.size), 0);
+    try {
+      const s = await statfs(esp);
+      const free = Number(s.bavail) * Number(s.bsize);
+      let reclaimed = 0;
+      for (const name of Object.values(BOOT_FILE_NAMES))
+        reclaimed += await stat(join(esp, bootFilePath(slot, name))).then(
+          (st) => st.size,
+          () => 0,
+        );
+      if (free + reclaimed >= need) return '';
+      return `the ESP (${esp}) has ${free} bytes free (+${reclaimed} of slot ${slot}'s old boot files), the boot files need ${need}`;
+    } catch (err) {
+      return `the ESP (${esp}) cannot be checked: ${(err as Error).message}`;
+    }
+  }
+
+  /**
+   * Puts the staged boot files on the ESP under the target slot's own names, atomically, before its
+   * entry exists. Refuses a path the active slot's entry boots from.
+   */
+  private async installBootFiles(manifest: UpdateManifest, slot: string, activeFiles: string[]) {
+    const loader = this.ctx.device.bootLoader();
+    for (const file of manifest.bootFiles) {
+      const name = BOOT_FILE_NAMES[file.kind] ?? '';
+      const path = bootFilePath(slot, name);
+      if (activeFiles.includes(path))
+        throw new Error(`${path} is what the running slot boots: it is never written`);
+      await loader.installFile(path, join(this.dir, stagedBootFile(name)), file.sha256, {
+        beforeRename: () => this.crashPoint('install:boot'),
+      });
     }
   }
 
@@ -384,11 +485,15 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
       }
 
       failure = 'boot-config';
-      await this.step('entry', signal);
-      this.crashPoint('install:entry');
       const loader = this.ctx.device.bootLoader();
       const activeEntry = bootableEntryOf(await loader.entries(), layout.active.slot);
-      const spec = entrySpecFor(target.slot, manifest.version, activeEntry);
+      await this.step('boot', signal);
+      await this.installBootFiles(manifest, target.slot, activeEntry ? filesOfEntry(activeEntry) : []);
+
+      await this.step('entry', signal);
+      this.crashPoint('install:entry');
+      const initrd = manifest.bootFiles.some((f) => BOOT_FILE_NAMES[f.kind] === 'initrd.img');
+      const spec = entrySpecFor(target.slot, manifest.version, activeEntry, { initrd });
       await loader.writeEntry(spec, this.settings.bootTries);
 
       await this.step('oneshot', signal);

@@ -11,10 +11,19 @@ import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { execFileSync } from 'node:child_process';
 import { create, toJson } from '@bufbuild/protobuf';
-import { UpdateManifestSchema, type UpdateManifest } from '@outpost/contracts';
+import {
+  BootFileKind,
+  BootFileSchema,
+  UpdateManifestSchema,
+  type BootFile,
+  type UpdateManifest,
+} from '@outpost/contracts';
 
 export type ManifestFields = Partial<
-  Pick<UpdateManifest, 'version' | 'imageUrl' | 'size' | 'sha256' | 'signature' | 'releaseNotes'>
+  Pick<
+    UpdateManifest,
+    'version' | 'imageUrl' | 'size' | 'sha256' | 'signature' | 'releaseNotes' | 'bootFiles'
+  >
 >;
 import { rawPublicKey, signManifest } from '../src/domain/manifest.js';
 
@@ -127,6 +136,16 @@ export function manifestFor(
     ...over,
   });
   return key ? signManifest(m, key) : m;
+}
+
+/** A kernel and, optionally, an initrd for a manifest's bootFiles (urls absolute or relative to the image). */
+export function bootFilesFor(
+  kernel: { url: string; file: TestImage },
+  initrd?: { url: string; file: TestImage },
+): BootFile[] {
+  const one = (kind: BootFileKind, f: { url: string; file: TestImage }) =>
+    create(BootFileSchema, { kind, url: f.url, size: BigInt(f.file.raw.length), sha256: f.file.sha256 });
+  return [one(BootFileKind.KERNEL, kernel), ...(initrd ? [one(BootFileKind.INITRD, initrd)] : [])];
 }
 
 /** The body of cmd.download for a manifest, as a plain NATS client sends it. */

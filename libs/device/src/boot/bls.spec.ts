@@ -61,7 +61,27 @@ describe('Boot Loader Specification rules', () => {
   });
 
   it.each<[string, string | undefined, string | undefined, string]>([
-    ['one-shot wins', 'outpost-a.conf', 'outpost-b.conf', 'outpost-b.conf'],
+    ['one-shot wins', 'outpost-a.conf', 'outpost-b+3.conf', 'outpost-b.conf'],
+    ['a one-shot is a pattern too', 'outpost-a.conf', 'outpost-b*', 'outpost-b.conf'],
+    [
+      '252: an id without its counter is not the loader id',
+      'outpost-a.conf',
+      'outpost-b.conf',
+      'outpost-a.conf',
+    ],
+    [
+      '252: nor is a default without the counter (the first of the menu boots)',
+      'outpost-c.conf',
+      undefined,
+      'outpost-b.conf',
+    ],
+    [
+      'an entry out of tries boots if it alone matches the default',
+      'outpost-c*',
+      undefined,
+      'outpost-c.conf',
+    ],
+    ['matching ignores case, like systemd-boot', 'OUTPOST-A.CONF', undefined, 'outpost-a.conf'],
     ['a missing one-shot falls back to the default', 'outpost-a.conf', 'gone.conf', 'outpost-a.conf'],
     ['an exact default', 'outpost-a.conf', undefined, 'outpost-a.conf'],
     ['a default pattern takes the first match in menu order', 'outpost-*', undefined, 'outpost-b.conf'],

@@ -38,6 +38,8 @@ export interface BootEntry extends EntryFileName {
   machineId: string;
   options: string;
   linux: string;
+  /** The first `initrd` line ('' when none). */
+  initrd: string;
 }
 
 export function parseEntry(fileName: string, text: string): BootEntry {
@@ -49,6 +51,7 @@ export function parseEntry(fileName: string, text: string): BootEntry {
     if (!m) continue;
     const key = m[1];
     // `options` may repeat: systemd-boot joins them with spaces.
+    if (key === 'initrd' && fields.has(key)) continue;
     fields.set(key, key === 'options' && fields.has(key) ? `${fields.get(key)} ${m[2]}` : m[2]);
   }
   return {
@@ -60,6 +63,7 @@ export function parseEntry(fileName: string, text: string): BootEntry {
     machineId: fields.get('machine-id') ?? '',
     options: fields.get('options') ?? '',
     linux: fields.get('linux') ?? '',
+    initrd: fields.get('initrd') ?? '',
   };
 }
 
@@ -125,30 +129,43 @@ export function sortEntries<T extends BootEntry>(entries: readonly T[]): T[] {
   });
 }
 
-/** Glob of loader.conf `default` (`*`, `?`), matched against entry ids. */
+/** Glob of loader.conf `default` or the one-shot (`*`, `?`), matched case-insensitively like systemd-boot. */
 export function matchesPattern(pattern: string, id: string): boolean {
   const re = new RegExp(
     `^${pattern
       .replace(/[.+^${}()|[\]\\]/g, '\\$&')
       .replace(/\*/g, '.*')
       .replace(/\?/g, '.')}$`,
+    'i',
   );
   return re.test(id);
 }
 
-/** The entry a boot picks: the one-shot entry if it exists, else the first match of the default, else the first. */
+/**
+ * What systemd-boot 252 calls an entry: its file name, lowercased, boot counter included
+ * (`outpost-b+3.conf`). It matches the one-shot and the `default` against that, and reports it as
+ * LoaderEntrySelected; bootctl (user space) shows the id without the counter. So a one-shot of
+ * `outpost-b.conf` does not select `outpost-b+3.conf` on this firmware side: the one-shot must name the
+ * file as it is when the machine boots.
+ */
+export function loaderIdOf(entry: Pick<BootEntry, 'fileName'>): string {
+  return entry.fileName.toLowerCase();
+}
+
+/**
+ * The entry a boot picks, as systemd-boot 252 does: the first entry in menu order whose loader id
+ * (file name with counter) matches the one-shot, else the first matching the default, else the first.
+ * An entry out of tries is only sorted last: if it is the only match of the default, it boots again.
+ */
 export function selectEntry<T extends BootEntry>(
   entries: readonly T[],
   defaultPattern?: string,
   oneShot?: string,
 ): T | undefined {
   const sorted = sortEntries(entries);
-  if (oneShot) {
-    const chosen = sorted.find((e) => e.id === oneShot);
-    if (chosen) return chosen;
-  }
-  if (defaultPattern) {
-    const chosen = sorted.find((e) => matchesPattern(defaultPattern, e.id));
+  for (const pattern of [oneShot, defaultPattern]) {
+    if (!pattern) continue;
+    const chosen = sorted.find((e) => matchesPattern(pattern, loaderIdOf(e)));
     if (chosen) return chosen;
   }
   return sorted[0];

@@ -1,53 +1,41 @@
 /**
  * systemd-boot's configuration on an ESP, read and written per the Boot Loader Specification: type #1
  * entries in loader/entries (with boot-counting names), the `default` of loader/loader.conf, and the
- * one-shot next boot (an EFI variable on real hardware, a file in the simulator). Every write is
- * FAT-safe: a new file is written and fsynced under a temporary name, then renamed into place.
+ * one-shot next boot (an EFI variable on real hardware, a file in the simulator), and the boot files
+ * of a slot. Reads are direct; every write goes through an EspWriter (direct, or the root-side helper
+ * on a real node), FAT-safe: written and fsynced under a temporary name, then renamed into place.
  */
-import { open, readdir, readFile, rename, rm, mkdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   entryFileName,
+  loaderIdOf,
   parseEntry,
   parseEntryFileName,
   renderEntry,
   type BootEntry,
   type EntrySpec,
 } from './bls.js';
+import { DirectEspWriter, type EspWriter } from './esp-writer.js';
 
-/** Where the one-shot entry id is kept: the LoaderEntryOneShot EFI variable, or a simulator file. */
+/**
+ * Where the one-shot entry is kept: the LoaderEntryOneShot EFI variable, or a simulator file. It holds
+ * the value systemd-boot matches, i.e. the entry's loader id (file name with counter on 252).
+ */
 export interface OneShotStore {
   get(): Promise<string | undefined>;
-  set(id: string): Promise<void>;
+  set(value: string): Promise<void>;
   clear(): Promise<void>;
 }
 
-async function writeDurably(path: string, content: string): Promise<void> {
-  const tmp = `${path}.new`;
-  const file = await open(tmp, 'w', 0o644);
-  try {
-    await file.writeFile(content);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(tmp, path);
-  await syncDir(join(path, '..'));
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
+const ENTRIES = 'loader/entries';
+const LOADER_CONF = 'loader/loader.conf';
 
 export class EspBootLoader {
   constructor(
     readonly espDir: string,
     private readonly oneShotStore: OneShotStore,
+    private readonly writer: EspWriter = new DirectEspWriter(espDir),
   ) {}
 
   private get entriesDir(): string {
@@ -78,18 +66,36 @@ export class EspBootLoader {
   }
 
   async setDefault(id: string): Promise<void> {
-    const path = join(this.espDir, 'loader', 'loader.conf');
-    const text = await readFile(path, 'utf8').catch(() => 'timeout 3\n');
+    const path = join(this.espDir, LOADER_CONF);
+    // Only a missing file starts afresh: an unreadable one (an ESP mounted root-only) must not be
+    // replaced by a loader.conf that forgot its settings.
+    const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return 'timeout 3\n';
+      throw err;
+    });
     const lines = text.split('\n').filter((l) => !/^\s*default\s/.test(l) && l.trim() !== '');
-    await writeDurably(path, [`default ${id}`, ...lines, ''].join('\n'));
+    await this.writer.write(LOADER_CONF, [`default ${id}`, ...lines, ''].join('\n'));
   }
 
-  oneShot(): Promise<string | undefined> {
+  /** The one-shot as the boot loader will read it (a loader id or pattern), for the simulated firmware. */
+  oneShotValue(): Promise<string | undefined> {
     return this.oneShotStore.get();
   }
 
-  setOneShot(id: string): Promise<void> {
-    return this.oneShotStore.set(id);
+  /** The entry id (counter stripped) the one-shot names, whatever form the variable holds. */
+  async oneShot(): Promise<string | undefined> {
+    const value = await this.oneShotStore.get();
+    return value ? parseEntryFileName(value).id : undefined;
+  }
+
+  /**
+   * Makes entry `id` the next boot, once. The variable gets the entry's file name as it is now
+   * (`outpost-b+3.conf`): systemd-boot 252 matches the one-shot against ids that keep the counter.
+   */
+  async setOneShot(id: string): Promise<void> {
+    const entry = await this.find(id);
+    if (!entry) throw new Error(`no boot entry ${id} in ${this.entriesDir}`);
+    await this.oneShotStore.set(loaderIdOf(entry));
   }
 
   clearOneShot(): Promise<void> {
@@ -101,14 +107,25 @@ export class EspBootLoader {
    * id (with another counter) is removed after the new one is in place.
    */
   async writeEntry(spec: EntrySpec, tries?: number): Promise<BootEntry> {
-    await mkdir(this.entriesDir, { recursive: true });
     const previous = (await this.entries()).filter((e) => e.id === spec.id);
     const fileName = entryFileName(spec.id, tries);
-    await writeDurably(join(this.entriesDir, fileName), renderEntry(spec));
+    await this.writer.write(`${ENTRIES}/${fileName}`, renderEntry(spec));
     for (const old of previous)
-      if (old.fileName !== fileName) await rm(join(this.entriesDir, old.fileName), { force: true });
-    await syncDir(this.entriesDir);
+      if (old.fileName !== fileName) await this.writer.remove(`${ENTRIES}/${old.fileName}`);
     return parseEntry(fileName, renderEntry(spec));
+  }
+
+  /**
+   * Puts a boot file on the ESP at `path` (relative to the ESP root, e.g. `outpost/b/vmlinuz`),
+   * atomically, after checking that what reached the ESP hashes to `sha256`.
+   */
+  installFile(
+    path: string,
+    source: string,
+    sha256: string,
+    hooks?: { beforeRename?: () => void },
+  ): Promise<void> {
+    return this.writer.copy(path.replace(/^\/+/, ''), source, sha256, hooks);
   }
 
   /** Makes an entry permanent: the counter goes, it is good. */
@@ -125,15 +142,13 @@ export class EspBootLoader {
 
   async remove(id: string): Promise<void> {
     for (const e of (await this.entries()).filter((x) => x.id === id))
-      await rm(join(this.entriesDir, e.fileName), { force: true });
-    await syncDir(this.entriesDir);
+      await this.writer.remove(`${ENTRIES}/${e.fileName}`);
   }
 
   /** Renames an entry's file per systemd-boot's counting when it boots it (the simulator's job). */
   async renameEntryFile(fromFileName: string, toFileName: string): Promise<void> {
     if (fromFileName === toFileName) return;
-    await rename(join(this.entriesDir, fromFileName), join(this.entriesDir, toFileName));
-    await syncDir(this.entriesDir);
+    await this.writer.rename(`${ENTRIES}/${fromFileName}`, `${ENTRIES}/${toFileName}`);
   }
 
   private async renameCounter(id: string, to: (e: BootEntry) => string): Promise<void> {

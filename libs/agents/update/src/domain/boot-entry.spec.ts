@@ -1,6 +1,13 @@
 /** The boot entry written for a new slot, and which entries boot a slot. */
 import { describe, expect, it } from '@jest/globals';
-import { bootableEntryOf, entriesBooting, entryIdFor, entrySpecFor } from './boot-entry.js';
+import {
+  bootableEntryOf,
+  bootFilePath,
+  entriesBooting,
+  entryIdFor,
+  entrySpecFor,
+  filesOfEntry,
+} from './boot-entry.js';
 
 describe('boot entries of a slot', () => {
   it.each([
@@ -17,6 +24,16 @@ describe('boot entries of a slot', () => {
       linux: '/outpost/b/vmlinuz',
       options,
     });
+  });
+
+  it("points an update with an initrd at the target slot's own files, never the active slot's", () => {
+    const spec = entrySpecFor('a', '2.0.0', { options: 'root=PARTLABEL=rootfs_b rw' }, { initrd: true });
+    expect(spec).toMatchObject({ linux: '/outpost/a/vmlinuz', initrd: '/outpost/a/initrd.img' });
+    expect(filesOfEntry({ linux: spec.linux, initrd: spec.initrd ?? '' })).toEqual([
+      bootFilePath('a', 'vmlinuz'),
+      bootFilePath('a', 'initrd.img'),
+    ]);
+    expect(filesOfEntry({ linux: 'outpost/b/vmlinuz', initrd: '' })).toEqual(['/outpost/b/vmlinuz']);
   });
 
   it('finds the entries that boot a slot, and a bootable one', () => {

@@ -1,7 +1,9 @@
 /**
- * The boot entry an update writes for its slot. Convention (as the simulator and the image build lay
- * out the ESP): entry id `outpost-<slot>.conf`, kernel at /outpost/<slot>/vmlinuz, the active entry's
- * kernel options with the root= partition label swapped for the new slot's.
+ * The boot entry an update writes for its slot, and where its boot files go. Convention (as the
+ * simulator and the image build lay out the ESP): entry id `outpost-<slot>.conf`, kernel at
+ * /outpost/<slot>/vmlinuz, initrd (when the update has one) at /outpost/<slot>/initrd.img, the active
+ * entry's kernel options with the root= partition label swapped for the new slot's. Each slot has its
+ * own files, so writing the target slot's never touches what the running slot boots.
  */
 import { slotOfEntry, type BootEntry, type EntrySpec } from '@outpost/device';
 
@@ -11,10 +13,16 @@ export function entryIdFor(slot: string): string {
 
 const ROOT = /(^|\s)root=PARTLABEL=rootfs_[A-Za-z0-9]+(?=\s|$)/;
 
+/** ESP path (from the ESP root) of a slot's boot file, e.g. `/outpost/b/vmlinuz`. */
+export function bootFilePath(slot: string, name: string): string {
+  return `/outpost/${slot}/${name}`;
+}
+
 export function entrySpecFor(
   slot: string,
   version: string,
   activeEntry?: Pick<BootEntry, 'options'>,
+  files: { initrd?: boolean } = {},
 ): EntrySpec {
   const root = `root=PARTLABEL=rootfs_${slot}`;
   const base = activeEntry?.options.trim() || `${root} rw`;
@@ -24,9 +32,15 @@ export function entrySpecFor(
     title: `Outpost ${version} (slot ${slot})`,
     version,
     sortKey: 'outpost',
-    linux: `/outpost/${slot}/vmlinuz`,
+    linux: bootFilePath(slot, 'vmlinuz'),
+    ...(files.initrd ? { initrd: bootFilePath(slot, 'initrd.img') } : {}),
     options,
   };
+}
+
+/** The boot files an entry loads (kernel, initrd), as ESP paths. */
+export function filesOfEntry(entry: Pick<BootEntry, 'linux' | 'initrd'>): string[] {
+  return [entry.linux, entry.initrd].filter(Boolean).map((p) => `/${p.replace(/^\/+/, '')}`);
 }
 
 /** The entries that boot `slot` (whatever their id): the ones to make unbootable before writing it. */

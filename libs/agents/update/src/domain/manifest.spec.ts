@@ -2,12 +2,16 @@
 import { describe, expect, it } from '@jest/globals';
 import { generateKeyPairSync } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
-import { UpdateManifestSchema, type UpdateManifest } from '@outpost/contracts';
+import { BootFileKind, BootFileSchema, UpdateManifestSchema, type UpdateManifest } from '@outpost/contracts';
 
 type ManifestFields = Partial<
-  Pick<UpdateManifest, 'version' | 'imageUrl' | 'size' | 'sha256' | 'signature' | 'releaseNotes'>
+  Pick<
+    UpdateManifest,
+    'version' | 'imageUrl' | 'size' | 'sha256' | 'signature' | 'releaseNotes' | 'bootFiles'
+  >
 >;
 import {
+  bootFileUrl,
   canonicalManifest,
   imageFormat,
   keyId,
@@ -28,6 +32,26 @@ const base = (over: ManifestFields = {}) =>
     ...over,
   });
 
+const KSHA = 'cd'.repeat(32);
+const ISHA = 'ef'.repeat(32);
+const kernel = (over: Partial<{ kind: BootFileKind; url: string; size: bigint; sha256: string }> = {}) =>
+  create(BootFileSchema, {
+    kind: BootFileKind.KERNEL,
+    url: 'vmlinuz-1.2.0',
+    size: 8000000n,
+    sha256: KSHA,
+    ...over,
+  });
+const initrd = (over: Partial<{ url: string; size: bigint; sha256: string }> = {}) =>
+  create(BootFileSchema, {
+    kind: BootFileKind.INITRD,
+    url: 'https://cdn.example/initrd-1.2.0.img.gz',
+    size: 30000000n,
+    sha256: ISHA,
+    ...over,
+  });
+const withBoot = (over: ManifestFields = {}) => base({ bootFiles: [kernel(), initrd()], ...over });
+
 const signer = generateKeyPairSync('ed25519');
 const other = generateKeyPairSync('ed25519');
 const trusted = parseTrustedKey(rawPublicKey(signer.publicKey).toString('base64'), 'test');
@@ -43,6 +67,20 @@ describe('canonical form', () => {
   it('omits empty release notes (a default value), so absent and empty sign the same', () => {
     expect(canonicalManifest(base())).not.toContain('releaseNotes');
     expect(canonicalManifest(base({ releaseNotes: '' }))).toBe(canonicalManifest(base()));
+  });
+
+  it('covers the boot files, with every key sorted (the file objects too) and sizes as strings', () => {
+    expect(canonicalManifest(withBoot())).toBe(
+      `{"bootFiles":[{"kind":"BOOT_FILE_KIND_KERNEL","sha256":"${KSHA}","size":"8000000","url":"vmlinuz-1.2.0"},` +
+        `{"kind":"BOOT_FILE_KIND_INITRD","sha256":"${ISHA}","size":"30000000","url":"https://cdn.example/initrd-1.2.0.img.gz"}],` +
+        `"imageUrl":"https://updates.example/os-1.2.0.img.gz","sha256":"${SHA}","size":"268435456","version":"1.2.0"}`,
+    );
+  });
+
+  it('is unchanged for a manifest without boot files (manifests signed before them still verify)', () => {
+    expect(canonicalManifest(base({ bootFiles: [] }))).toBe(
+      `{"imageUrl":"https://updates.example/os-1.2.0.img.gz","sha256":"${SHA}","size":"268435456","version":"1.2.0"}`,
+    );
   });
 
   it('does not depend on the signature', () => {
@@ -75,6 +113,34 @@ describe('signature verification', () => {
     ['release notes added after signing', { ...signed, releaseNotes: 'x' }, [trusted], 'untrusted'],
     ['no trusted keys configured', signed, [], 'no-trusted-keys'],
   ];
+  const signedBoot = signManifest(withBoot(), signer.privateKey);
+  const tamper = (i: number, over: Parameters<typeof kernel>[0]) => ({
+    ...signedBoot,
+    bootFiles: signedBoot.bootFiles.map((f, j) => (j === i ? { ...f, ...over } : f)),
+  });
+  cases.push(
+    ['a manifest with boot files, signed', signedBoot, [trusted], true],
+    ["a boot file's size changed after signing", tamper(0, { size: 8000001n }), [trusted], 'untrusted'],
+    ["a boot file's sha256 changed after signing", tamper(1, { sha256: SHA }), [trusted], 'untrusted'],
+    [
+      "a boot file's url changed after signing",
+      tamper(0, { url: 'https://evil.example/k' }),
+      [trusted],
+      'untrusted',
+    ],
+    [
+      'a boot file dropped after signing',
+      { ...signedBoot, bootFiles: [signedBoot.bootFiles[0]] },
+      [trusted],
+      'untrusted',
+    ],
+    [
+      'boot files added to a manifest signed without',
+      { ...signed, bootFiles: [kernel()] },
+      [trusted],
+      'untrusted',
+    ],
+  );
   it.each(cases)('%s', (_name, manifest, keys, expected) => {
     const verdict = verifyManifest(manifest, keys);
     if (expected === true) expect(verdict).toEqual({ ok: true, keyId: trusted.id });
@@ -120,6 +186,43 @@ describe('manifest validation', () => {
     const problems = manifestProblems(base(over));
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(problem);
+  });
+
+  it('accepts a kernel with or without an initrd', () => {
+    expect(manifestProblems(withBoot())).toEqual([]);
+    expect(manifestProblems(base({ bootFiles: [kernel()] }))).toEqual([]);
+  });
+
+  it.each([
+    ['no kernel', [initrd()], /^bootFiles: exactly one KERNEL/],
+    ['two kernels', [kernel(), kernel({ url: 'k2' })], /^bootFiles: exactly one KERNEL/],
+    ['two initrds', [kernel(), initrd(), initrd()], /^bootFiles: at most one INITRD/],
+    [
+      'a kind left unspecified',
+      [kernel(), kernel({ kind: BootFileKind.UNSPECIFIED })],
+      /^bootFiles\[1\]\.kind/,
+    ],
+    ['an empty url', [kernel({ url: '' })], /^bootFiles\[0\]\.url: required/],
+    ['an ftp url', [kernel({ url: 'ftp://h/k' })], /^bootFiles\[0\]\.url .*http or https/],
+    ['a url with credentials', [kernel({ url: 'https://u:p@h/k' })], /^bootFiles\[0\]\.url: must not carry/],
+    ['size zero', [kernel({ size: 0n })], /^bootFiles\[0\]\.size 0/],
+    ['sha256 short', [kernel({ sha256: 'cd' })], /^bootFiles\[0\]\.sha256/],
+  ] as [string, ReturnType<typeof kernel>[], RegExp][])(
+    'names the boot file field when %s',
+    (_n, files, problem) => {
+      const problems = manifestProblems(base({ bootFiles: files }));
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(problem);
+    },
+  );
+
+  it.each([
+    ['vmlinuz-1.2.0', 'https://updates.example/vmlinuz-1.2.0'],
+    ['../k/vmlinuz', 'https://updates.example/k/vmlinuz'],
+    ['/boot/vmlinuz', 'https://updates.example/boot/vmlinuz'],
+    ['https://cdn.example/vmlinuz', 'https://cdn.example/vmlinuz'],
+  ])('resolves the boot file url %s against the image url', (url, want) => {
+    expect(bootFileUrl({ url }, 'https://updates.example/os-1.2.0.img.gz')).toBe(want);
   });
 
   it.each([

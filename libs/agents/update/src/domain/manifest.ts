@@ -3,14 +3,17 @@
  *
  * Canonical form (what the signature covers): the proto3 JSON of the UpdateManifest with `signature`
  * cleared — fields at their default value omitted, lowerCamelCase names, `size` (uint64) as a decimal
- * string — with the keys sorted by UTF-16 code unit order and no whitespace, encoded as UTF-8. E.g.
+ * string, enums by name — with the keys of every object (the manifest and each boot file) sorted by
+ * UTF-16 code unit order, arrays in their order, no whitespace, encoded as UTF-8. E.g.
  *   {"imageUrl":"https://h/os-1.2.0.img.gz","sha256":"ab…","size":"268435456","version":"1.2.0"}
+ * A manifest without boot files has the same canonical form as before they existed (the empty list is
+ * omitted), so manifests signed then still verify.
  * The signature is the base64 (RFC 4648, with padding) of the 64-byte ed25519 signature of those bytes.
  * `size` and `sha256` describe the decompressed image, as written to the slot.
  */
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { clone, toJson } from '@bufbuild/protobuf';
-import { UpdateManifestSchema, type UpdateManifest } from '@outpost/contracts';
+import { BootFileKind, UpdateManifestSchema, type BootFile, type UpdateManifest } from '@outpost/contracts';
 
 export type ImageFormat = 'raw' | 'gz' | 'xz';
 
@@ -21,13 +24,30 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 export function canonicalManifest(manifest: UpdateManifest): string {
   const unsigned = clone(UpdateManifestSchema, manifest);
   unsigned.signature = '';
-  const json = toJson(UpdateManifestSchema, unsigned) as Record<string, unknown>;
-  const sorted = Object.fromEntries(
-    Object.keys(json)
+  return JSON.stringify(sortKeys(toJson(UpdateManifestSchema, unsigned)));
+}
+
+/** Every object's keys in UTF-16 code unit order, at every depth; arrays keep their order. */
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== 'object') return value;
+  const record = value as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.keys(record)
       .sort()
-      .map((k) => [k, json[k]]),
+      .map((k) => [k, sortKeys(record[k])]),
   );
-  return JSON.stringify(sorted);
+}
+
+/** What a boot file is called on the ESP, under its slot's directory (`/outpost/<slot>/<name>`). */
+export const BOOT_FILE_NAMES: Readonly<Partial<Record<BootFileKind, string>>> = {
+  [BootFileKind.KERNEL]: 'vmlinuz',
+  [BootFileKind.INITRD]: 'initrd.img',
+};
+
+/** A boot file's URL: absolute, or relative to the image URL (a URL reference resolved against it). */
+export function bootFileUrl(file: Pick<BootFile, 'url'>, imageUrl: string): string {
+  return new URL(file.url, imageUrl).href;
 }
 
 /** The format of the image, from the URL path's extension (query and fragment ignored). */
@@ -57,6 +77,39 @@ export function manifestProblems(manifest: UpdateManifest): string[] {
     problems.push(`size ${manifest.size}: must be between 1 and ${Number.MAX_SAFE_INTEGER} bytes`);
   if (!SHA256.test(manifest.sha256))
     problems.push(`sha256 ${JSON.stringify(manifest.sha256)}: must be 64 lowercase hex digits`);
+  problems.push(...bootFileProblems(manifest, url));
+  return problems;
+}
+
+/** Kernel (exactly one) and initrd (at most one), each with a fetchable URL, a size and a sha256. */
+function bootFileProblems(manifest: UpdateManifest, imageUrl: URL | undefined): string[] {
+  const files = manifest.bootFiles;
+  if (files.length === 0) return [];
+  const problems: string[] = [];
+  const seen = new Map<BootFileKind, number>();
+  files.forEach((file, i) => {
+    const at = `bootFiles[${i}]`;
+    if (!BOOT_FILE_NAMES[file.kind])
+      problems.push(`${at}.kind ${BootFileKind[file.kind] ?? file.kind}: must be KERNEL or INITRD`);
+    seen.set(file.kind, (seen.get(file.kind) ?? 0) + 1);
+    let url: URL | undefined;
+    try {
+      url = imageUrl ? new URL(file.url, imageUrl) : new URL(file.url);
+    } catch {
+      problems.push(`${at}.url ${JSON.stringify(file.url)}: not a URL or a path relative to imageUrl`);
+    }
+    if (!file.url) problems.push(`${at}.url: required`);
+    else if (url && url.protocol !== 'http:' && url.protocol !== 'https:')
+      problems.push(`${at}.url ${JSON.stringify(file.url)}: must be http or https`);
+    else if (url && (url.username || url.password))
+      problems.push(`${at}.url: must not carry credentials (they would be signed and logged)`);
+    if (file.size <= 0n || file.size > BigInt(Number.MAX_SAFE_INTEGER))
+      problems.push(`${at}.size ${file.size}: must be between 1 and ${Number.MAX_SAFE_INTEGER} bytes`);
+    if (!SHA256.test(file.sha256))
+      problems.push(`${at}.sha256 ${JSON.stringify(file.sha256)}: must be 64 lowercase hex digits`);
+  });
+  if (seen.get(BootFileKind.KERNEL) !== 1) problems.push('bootFiles: exactly one KERNEL is required');
+  if ((seen.get(BootFileKind.INITRD) ?? 0) > 1) problems.push('bootFiles: at most one INITRD');
   return problems;
 }
 

@@ -11,7 +11,7 @@ export interface UpdateRecord {
   detail: string;
   /** ISO time the state was entered. */
   since: string;
-  /** Step inside the state (INSTALLING: invalidate, write, verify, entry, oneshot). */
+  /** Step inside the state (INSTALLING: invalidate, write, verify, boot, entry, oneshot). */
   step?: string;
   /** Agent starts counted since the state was entered (restart-loop detection). */
   starts: number;

@@ -37,7 +37,7 @@ export const REASONS = [
 export type Reason = (typeof REASONS)[number];
 
 /** The steps of INSTALLING, in order; each is persisted before its side effect. */
-export const INSTALL_STEPS = ['invalidate', 'write', 'verify', 'entry', 'oneshot'] as const;
+export const INSTALL_STEPS = ['invalidate', 'write', 'verify', 'boot', 'entry', 'oneshot'] as const;
 export type InstallStep = (typeof INSTALL_STEPS)[number];
 
 /** Where a new update may start from: nothing in flight, nothing waiting for a reboot or a verdict. */

@@ -6,10 +6,12 @@
  *   <dir>/image.part        the image so far (raw: the served bytes; gz: what they inflate to)
  *   <dir>/download.gz.part  gz only: the compressed bytes so far (a resume replays them locally)
  *   <dir>/staged.img        the complete, verified image (renamed into place, then fsynced)
+ * The boot files of an update go the same way under their own names (`DownloadSpec.name`):
+ *   <dir>/boot-<name>.part, boot-<name>.compressed.part, boot-<name>.staged
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat, statfs, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, statfs, type FileHandle } from 'node:fs/promises';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { join } from 'node:path';
@@ -44,6 +46,8 @@ export interface DownloadSpec {
   dir: string;
   attempts: number;
   idleTimeoutMs: number;
+  /** A boot file's name (`vmlinuz`, `initrd.img`): staged as boot-<name>.*; absent: the image. */
+  name?: string;
 }
 
 export interface DownloadHooks {
@@ -69,14 +73,37 @@ const sizeOf = (path: string) =>
     () => 0,
   );
 
-/** Removes everything staged or half-downloaded. */
-export async function discardStaged(dir: string): Promise<void> {
-  await Promise.all([STAGED_IMAGE, IMAGE_PART, GZ_PART].map((n) => rm(join(dir, n), { force: true })));
+/** The staged, part and compressed-part file names of the image or of a boot file. */
+function filesOf(name?: string): { staged: string; part: string; compressed: string } {
+  if (!name) return { staged: STAGED_IMAGE, part: IMAGE_PART, compressed: GZ_PART };
+  if (!/^[a-z0-9][a-z0-9._-]*$/.test(name)) throw new Error(`boot file name ${JSON.stringify(name)}`);
+  return {
+    staged: stagedBootFile(name),
+    part: `boot-${name}.part`,
+    compressed: `boot-${name}.compressed.part`,
+  };
 }
 
-/** Whether staged.img is there with the expected size and hash (read in full). */
-export async function stagedMatches(dir: string, size: number, sha256: string): Promise<boolean> {
-  const path = join(dir, STAGED_IMAGE);
+/** Where a verified boot file waits for the install. */
+export function stagedBootFile(name: string): string {
+  return `boot-${name}.staged`;
+}
+
+/** Removes everything staged or half-downloaded: the image and every boot file. */
+export async function discardStaged(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const ours = [STAGED_IMAGE, IMAGE_PART, GZ_PART, ...names.filter((n) => n.startsWith('boot-'))];
+  await Promise.all(ours.map((n) => rm(join(dir, n), { force: true })));
+}
+
+/** Whether the staged file is there with the expected size and hash (read in full). */
+export async function stagedMatches(
+  dir: string,
+  size: number,
+  sha256: string,
+  name?: string,
+): Promise<boolean> {
+  const path = join(dir, filesOf(name).staged);
   if ((await sizeOf(path)) !== size) return false;
   return (await hashRegion(path, 0, size)) === sha256;
 }
@@ -134,15 +161,19 @@ function servedTotal(res: IncomingMessage): number | undefined {
  */
 export async function downloadImage(spec: DownloadSpec, hooks: DownloadHooks = {}): Promise<string> {
   await mkdir(spec.dir, { recursive: true });
-  const staged = join(spec.dir, STAGED_IMAGE);
-  const imagePart = join(spec.dir, IMAGE_PART);
-  const gzPart = join(spec.dir, GZ_PART);
+  const files = filesOf(spec.name);
+  const what = spec.name ? `boot file ${spec.name}` : 'the image';
+  const staged = join(spec.dir, files.staged);
+  const imagePart = join(spec.dir, files.part);
+  const gzPart = join(spec.dir, files.compressed);
+  const discardThis = () =>
+    Promise.all([staged, imagePart, gzPart].map((p) => rm(p, { force: true }))).then(() => undefined);
   if ((await sizeOf(staged)) > 0) {
-    // Staged by a run that died before it could record it: keep it if it is the right image.
-    if (await stagedMatches(spec.dir, spec.size, spec.sha256)) return staged;
+    // Staged by a run that died before it could record it: keep it if it is the right file.
+    if (await stagedMatches(spec.dir, spec.size, spec.sha256, spec.name)) return staged;
     await rm(staged, { force: true });
   }
-  if ((await sizeOf(imagePart)) > spec.size) await discardStaged(spec.dir);
+  if ((await sizeOf(imagePart)) > spec.size) await discardThis();
 
   const gz = spec.format !== 'raw'; // compressed: decoded from the first byte again on resume
   const already = gz ? 0 : await sizeOf(imagePart);
@@ -162,7 +193,7 @@ export async function downloadImage(spec: DownloadSpec, hooks: DownloadHooks = {
     const sink = async (chunk: Buffer) => {
       imageBytes += chunk.length;
       if (imageBytes > spec.size)
-        throw new DownloadError('download', `the image is larger than the manifest's size ${spec.size}`);
+        throw new DownloadError('download', `${what} is larger than the manifest's size ${spec.size}`);
       hash.update(chunk);
       await out.write(chunk);
       hooks.onProgress?.(imageBytes, spec.size, already);
@@ -198,11 +229,11 @@ export async function downloadImage(spec: DownloadSpec, hooks: DownloadHooks = {
     await out.close();
   }
   if (imageBytes !== spec.size)
-    throw new DownloadError('download', `got ${imageBytes} bytes, the manifest says ${spec.size}`);
+    throw new DownloadError('download', `got ${imageBytes} bytes of ${what}, the manifest says ${spec.size}`);
   const digest = hash.digest('hex');
   if (digest !== spec.sha256) {
-    await discardStaged(spec.dir);
-    throw new DownloadError('checksum', `the image hashes ${digest}, the manifest says ${spec.sha256}`);
+    await discardThis();
+    throw new DownloadError('checksum', `${what} hashes ${digest}, the manifest says ${spec.sha256}`);
   }
   await rename(imagePart, staged);
   await syncDir(spec.dir);

@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file outpost/update/v1/update.proto.
  */
 export const file_outpost_update_v1_update: GenFile = /*@__PURE__*/
-  fileDesc("Ch5vdXRwb3N0L3VwZGF0ZS92MS91cGRhdGUucHJvdG8SEW91dHBvc3QudXBkYXRlLnYxInwKDlVwZGF0ZU1hbmlmZXN0Eg8KB3ZlcnNpb24YASABKAkSEQoJaW1hZ2VfdXJsGAIgASgJEgwKBHNpemUYAyABKAQSDgoGc2hhMjU2GAQgASgJEhEKCXNpZ25hdHVyZRgFIAEoCRIVCg1yZWxlYXNlX25vdGVzGAYgASgJIvACCgxVcGRhdGVTdGF0dXMSLQoFc3RhdGUYASABKA4yHi5vdXRwb3N0LnVwZGF0ZS52MS5VcGRhdGVTdGF0ZRIwCgZyZWFzb24YAiABKA4yIC5vdXRwb3N0LnVwZGF0ZS52MS5GYWlsdXJlUmVhc29uEg4KBmRldGFpbBgDIAEoCRIPCgd2ZXJzaW9uGAQgASgJEjAKCm9lcF9zdGF0dXMYBSABKA4yHC5vdXRwb3N0LnVwZGF0ZS52MS5PZXBTdGF0dXMSEwoLYWN0aXZlX3Nsb3QYBiABKAkSEwoLdGFyZ2V0X3Nsb3QYByABKAkSEAoIZW50cnlfaWQYCCABKAkSEgoKYnl0ZXNfZG9uZRgJIAEoBBITCgtieXRlc190b3RhbBgKIAEoBBIpCgVzaW5jZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEc3RlcBgMIAEoCRIOCgZzdGFydHMYDSABKA0ibAoLU3RhdGVDaGFuZ2USLAoEZnJvbRgBIAEoDjIeLm91dHBvc3QudXBkYXRlLnYxLlVwZGF0ZVN0YXRlEi8KBnN0YXR1cxgCIAEoCzIfLm91dHBvc3QudXBkYXRlLnYxLlVwZGF0ZVN0YXR1cyJ+CghQcm9ncmVzcxIPCgd2ZXJzaW9uGAEgASgJEg0KBXBoYXNlGAIgASgJEg0KBWJ5dGVzGAMgASgEEg0KBXRvdGFsGAQgASgEEgwKBHJhdGUYBSABKAESJgoDZXRhGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIkYKD0Rvd25sb2FkUmVxdWVzdBIzCghtYW5pZmVzdBgBIAEoCzIhLm91dHBvc3QudXBkYXRlLnYxLlVwZGF0ZU1hbmlmZXN0IhAKDkluc3RhbGxSZXF1ZXN0Ig8KDVN0YXR1c1JlcXVlc3QiDgoMQWJvcnRSZXF1ZXN0Ig8KDVJlYm9vdFJlcXVlc3QiDwoNQ29tbWl0UmVxdWVzdCJTCg9Sb2xsYmFja1JlcXVlc3QSMAoGcmVhc29uGAEgASgOMiAub3V0cG9zdC51cGRhdGUudjEuRmFpbHVyZVJlYXNvbhIOCgZkZXRhaWwYAiABKAkqwQIKC1VwZGF0ZVN0YXRlEhwKGFVQREFURV9TVEFURV9VTlNQRUNJRklFRBAAEhUKEVVQREFURV9TVEFURV9JRExFEAESHAoYVVBEQVRFX1NUQVRFX0RPV05MT0FESU5HEAISGwoXVVBEQVRFX1NUQVRFX0RPV05MT0FERUQQAxIbChdVUERBVEVfU1RBVEVfSU5TVEFMTElORxAEEhoKFlVQREFURV9TVEFURV9JTlNUQUxMRUQQBRIaChZVUERBVEVfU1RBVEVfUkVCT09USU5HEAYSGgoWVVBEQVRFX1NUQVRFX1ZFUklGWUlORxAHEhoKFlVQREFURV9TVEFURV9DT01NSVRURUQQCBIcChhVUERBVEVfU1RBVEVfUk9MTEVEX0JBQ0sQCRIXChNVUERBVEVfU1RBVEVfRkFJTEVEEAoqzgMKDUZhaWx1cmVSZWFzb24SHgoaRkFJTFVSRV9SRUFTT05fVU5TUEVDSUZJRUQQABIbChdGQUlMVVJFX1JFQVNPTl9ET1dOTE9BRBABEicKI0ZBSUxVUkVfUkVBU09OX0lOU1VGRklDSUVOVF9TVE9SQUdFEAISHAoYRkFJTFVSRV9SRUFTT05fU0lHTkFUVVJFEAMSGwoXRkFJTFVSRV9SRUFTT05fQ0hFQ0tTVU0QBBIYChRGQUlMVVJFX1JFQVNPTl9XUklURRAFEh4KGkZBSUxVUkVfUkVBU09OX0JPT1RfQ09ORklHEAYSGQoVRkFJTFVSRV9SRUFTT05fSEVBTFRIEAcSGgoWRkFJTFVSRV9SRUFTT05fVElNRU9VVBAIEh8KG0ZBSUxVUkVfUkVBU09OX1JFU1RBUlRfTE9PUBAJEhoKFkZBSUxVUkVfUkVBU09OX0FCT1JURUQQChIgChxGQUlMVVJFX1JFQVNPTl9CT09UX0ZBTExCQUNLEAsSJQohRkFJTFVSRV9SRUFTT05fUk9MTEJBQ0tfUkVRVUVTVEVEEAwSJQohRkFJTFVSRV9SRUFTT05fVU5TVVBQT1JURURfRk9STUFUEA0qwAEKCU9lcFN0YXR1cxIaChZPRVBfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVT0VQX1NUQVRVU19VUF9UT19EQVRFEAESGgoWT0VQX1NUQVRVU19ET1dOTE9BRElORxACEhkKFU9FUF9TVEFUVVNfRE9XTkxPQURFRBADEhYKEk9FUF9TVEFUVVNfU1RBUlRFRBAEEhYKEk9FUF9TVEFUVVNfVVBEQVRFRBAFEhUKEU9FUF9TVEFUVVNfRkFJTEVEEAZiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("Ch5vdXRwb3N0L3VwZGF0ZS92MS91cGRhdGUucHJvdG8SEW91dHBvc3QudXBkYXRlLnYxIq0BCg5VcGRhdGVNYW5pZmVzdBIPCgd2ZXJzaW9uGAEgASgJEhEKCWltYWdlX3VybBgCIAEoCRIMCgRzaXplGAMgASgEEg4KBnNoYTI1NhgEIAEoCRIRCglzaWduYXR1cmUYBSABKAkSFQoNcmVsZWFzZV9ub3RlcxgGIAEoCRIvCgpib290X2ZpbGVzGAcgAygLMhsub3V0cG9zdC51cGRhdGUudjEuQm9vdEZpbGUiZAoIQm9vdEZpbGUSLQoEa2luZBgBIAEoDjIfLm91dHBvc3QudXBkYXRlLnYxLkJvb3RGaWxlS2luZBILCgN1cmwYAiABKAkSDAoEc2l6ZRgDIAEoBBIOCgZzaGEyNTYYBCABKAki8AIKDFVwZGF0ZVN0YXR1cxItCgVzdGF0ZRgBIAEoDjIeLm91dHBvc3QudXBkYXRlLnYxLlVwZGF0ZVN0YXRlEjAKBnJlYXNvbhgCIAEoDjIgLm91dHBvc3QudXBkYXRlLnYxLkZhaWx1cmVSZWFzb24SDgoGZGV0YWlsGAMgASgJEg8KB3ZlcnNpb24YBCABKAkSMAoKb2VwX3N0YXR1cxgFIAEoDjIcLm91dHBvc3QudXBkYXRlLnYxLk9lcFN0YXR1cxITCgthY3RpdmVfc2xvdBgGIAEoCRITCgt0YXJnZXRfc2xvdBgHIAEoCRIQCghlbnRyeV9pZBgIIAEoCRISCgpieXRlc19kb25lGAkgASgEEhMKC2J5dGVzX3RvdGFsGAogASgEEikKBXNpbmNlGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRzdGVwGAwgASgJEg4KBnN0YXJ0cxgNIAEoDSJsCgtTdGF0ZUNoYW5nZRIsCgRmcm9tGAEgASgOMh4ub3V0cG9zdC51cGRhdGUudjEuVXBkYXRlU3RhdGUSLwoGc3RhdHVzGAIgASgLMh8ub3V0cG9zdC51cGRhdGUudjEuVXBkYXRlU3RhdHVzIn4KCFByb2dyZXNzEg8KB3ZlcnNpb24YASABKAkSDQoFcGhhc2UYAiABKAkSDQoFYnl0ZXMYAyABKAQSDQoFdG90YWwYBCABKAQSDAoEcmF0ZRgFIAEoARImCgNldGEYBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iRgoPRG93bmxvYWRSZXF1ZXN0EjMKCG1hbmlmZXN0GAEgASgLMiEub3V0cG9zdC51cGRhdGUudjEuVXBkYXRlTWFuaWZlc3QiEAoOSW5zdGFsbFJlcXVlc3QiDwoNU3RhdHVzUmVxdWVzdCIOCgxBYm9ydFJlcXVlc3QiDwoNUmVib290UmVxdWVzdCIPCg1Db21taXRSZXF1ZXN0IlMKD1JvbGxiYWNrUmVxdWVzdBIwCgZyZWFzb24YASABKA4yIC5vdXRwb3N0LnVwZGF0ZS52MS5GYWlsdXJlUmVhc29uEg4KBmRldGFpbBgCIAEoCSpkCgxCb290RmlsZUtpbmQSHgoaQk9PVF9GSUxFX0tJTkRfVU5TUEVDSUZJRUQQABIZChVCT09UX0ZJTEVfS0lORF9LRVJORUwQARIZChVCT09UX0ZJTEVfS0lORF9JTklUUkQQAirBAgoLVXBkYXRlU3RhdGUSHAoYVVBEQVRFX1NUQVRFX1VOU1BFQ0lGSUVEEAASFQoRVVBEQVRFX1NUQVRFX0lETEUQARIcChhVUERBVEVfU1RBVEVfRE9XTkxPQURJTkcQAhIbChdVUERBVEVfU1RBVEVfRE9XTkxPQURFRBADEhsKF1VQREFURV9TVEFURV9JTlNUQUxMSU5HEAQSGgoWVVBEQVRFX1NUQVRFX0lOU1RBTExFRBAFEhoKFlVQREFURV9TVEFURV9SRUJPT1RJTkcQBhIaChZVUERBVEVfU1RBVEVfVkVSSUZZSU5HEAcSGgoWVVBEQVRFX1NUQVRFX0NPTU1JVFRFRBAIEhwKGFVQREFURV9TVEFURV9ST0xMRURfQkFDSxAJEhcKE1VQREFURV9TVEFURV9GQUlMRUQQCirOAwoNRmFpbHVyZVJlYXNvbhIeChpGQUlMVVJFX1JFQVNPTl9VTlNQRUNJRklFRBAAEhsKF0ZBSUxVUkVfUkVBU09OX0RPV05MT0FEEAESJwojRkFJTFVSRV9SRUFTT05fSU5TVUZGSUNJRU5UX1NUT1JBR0UQAhIcChhGQUlMVVJFX1JFQVNPTl9TSUdOQVRVUkUQAxIbChdGQUlMVVJFX1JFQVNPTl9DSEVDS1NVTRAEEhgKFEZBSUxVUkVfUkVBU09OX1dSSVRFEAUSHgoaRkFJTFVSRV9SRUFTT05fQk9PVF9DT05GSUcQBhIZChVGQUlMVVJFX1JFQVNPTl9IRUFMVEgQBxIaChZGQUlMVVJFX1JFQVNPTl9USU1FT1VUEAgSHwobRkFJTFVSRV9SRUFTT05fUkVTVEFSVF9MT09QEAkSGgoWRkFJTFVSRV9SRUFTT05fQUJPUlRFRBAKEiAKHEZBSUxVUkVfUkVBU09OX0JPT1RfRkFMTEJBQ0sQCxIlCiFGQUlMVVJFX1JFQVNPTl9ST0xMQkFDS19SRVFVRVNURUQQDBIlCiFGQUlMVVJFX1JFQVNPTl9VTlNVUFBPUlRFRF9GT1JNQVQQDSrAAQoJT2VwU3RhdHVzEhoKFk9FUF9TVEFUVVNfVU5TUEVDSUZJRUQQABIZChVPRVBfU1RBVFVTX1VQX1RPX0RBVEUQARIaChZPRVBfU1RBVFVTX0RPV05MT0FESU5HEAISGQoVT0VQX1NUQVRVU19ET1dOTE9BREVEEAMSFgoST0VQX1NUQVRVU19TVEFSVEVEEAQSFgoST0VQX1NUQVRVU19VUERBVEVEEAUSFQoRT0VQX1NUQVRVU19GQUlMRUQQBmIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * UpdateManifest describes one image, signed by a trusted key. `size` and `sha256` are those of the
@@ -69,6 +69,16 @@ export type UpdateManifest = Message<"outpost.update.v1.UpdateManifest"> & {
    * @generated from field: string release_notes = 6;
    */
   releaseNotes: string;
+
+  /**
+   * The new slot's boot files: a kernel (plus an optional initrd), written to the ESP under the target
+   * slot's own name before its boot entry. Empty: the update carries the root file system only, which a
+   * simulated device accepts and a real node (LinuxDevice) refuses. Covered by the signature like every
+   * other field (in the canonical form, each element's keys are sorted too).
+   *
+   * @generated from field: repeated outpost.update.v1.BootFile boot_files = 7;
+   */
+  bootFiles: BootFile[];
 };
 
 /**
@@ -77,6 +87,47 @@ export type UpdateManifest = Message<"outpost.update.v1.UpdateManifest"> & {
  */
 export const UpdateManifestSchema: GenMessage<UpdateManifest> = /*@__PURE__*/
   messageDesc(file_outpost_update_v1_update, 0);
+
+/**
+ * BootFile is one file of the new slot's boot files, downloaded and verified like the image.
+ *
+ * @generated from message outpost.update.v1.BootFile
+ */
+export type BootFile = Message<"outpost.update.v1.BootFile"> & {
+  /**
+   * @generated from field: outpost.update.v1.BootFileKind kind = 1;
+   */
+  kind: BootFileKind;
+
+  /**
+   * http(s) URL, or a path relative to image_url (resolved as a URL reference against it); a path
+   * ending in .gz or .xz is decompressed while downloading.
+   *
+   * @generated from field: string url = 2;
+   */
+  url: string;
+
+  /**
+   * Bytes of the (decompressed) file as written to the ESP.
+   *
+   * @generated from field: uint64 size = 3;
+   */
+  size: bigint;
+
+  /**
+   * SHA-256 of the (decompressed) file, 64 lowercase hex digits.
+   *
+   * @generated from field: string sha256 = 4;
+   */
+  sha256: string;
+};
+
+/**
+ * Describes the message outpost.update.v1.BootFile.
+ * Use `create(BootFileSchema)` to create a new message.
+ */
+export const BootFileSchema: GenMessage<BootFile> = /*@__PURE__*/
+  messageDesc(file_outpost_update_v1_update, 1);
 
 /**
  * UpdateStatus is what the agent observes: the reply of every command and the body of evt.state.
@@ -154,7 +205,7 @@ export type UpdateStatus = Message<"outpost.update.v1.UpdateStatus"> & {
   since?: Timestamp | undefined;
 
   /**
-   * The step inside the state (e.g. INSTALLING: invalidate, write, verify, entry, oneshot).
+   * The step inside the state (e.g. INSTALLING: invalidate, write, verify, boot, entry, oneshot).
    *
    * @generated from field: string step = 12;
    */
@@ -173,7 +224,7 @@ export type UpdateStatus = Message<"outpost.update.v1.UpdateStatus"> & {
  * Use `create(UpdateStatusSchema)` to create a new message.
  */
 export const UpdateStatusSchema: GenMessage<UpdateStatus> = /*@__PURE__*/
-  messageDesc(file_outpost_update_v1_update, 1);
+  messageDesc(file_outpost_update_v1_update, 2);
 
 /**
  * StateChange is published on edge.<nodeId>.update.evt.state at every transition.
@@ -197,7 +248,7 @@ export type StateChange = Message<"outpost.update.v1.StateChange"> & {
  * Use `create(StateChangeSchema)` to create a new message.
  */
 export const StateChangeSchema: GenMessage<StateChange> = /*@__PURE__*/
-  messageDesc(file_outpost_update_v1_update, 2);
+  messageDesc(file_outpost_update_v1_update, 3);
 
 /**
  * Progress is published on edge.<nodeId>.update.evt.progress while downloading or writing, throttled.
@@ -247,7 +298,7 @@ export type Progress = Message<"outpost.update.v1.Progress"> & {
  * Use `create(ProgressSchema)` to create a new message.
  */
 export const ProgressSchema: GenMessage<Progress> = /*@__PURE__*/
-  messageDesc(file_outpost_update_v1_update, 3);
+  messageDesc(file_outpost_update_v1_update, 4);
 
 /**
  * DownloadRequest stages an image (no slot is touched). Refused before any byte is fetched unless
@@ -267,7 +318,7 @@ export type DownloadRequest = Message<"outpost.update.v1.DownloadRequest"> & {
  * Use `create(DownloadRequestSchema)` to create a new message.
  */
 export const DownloadRequestSchema: GenMessage<DownloadRequest> = /*@__PURE__*/
-  messageDesc(file_outpost_update_v1_update, 4);
+  messageDesc(file_outpost_update_v1_update, 5);
 
 /**
  * InstallRequest writes the verified staged image to the inactive slot and makes it the next boot.
@@ -282,7 +333,7 @@ export type InstallRequest = Message<"outpost.update.v1.InstallRequest"> & {
  * Use `create(InstallRequestSchema)` to create a new message.
  */
 export const InstallRequestSchema: GenMessage<InstallRequest> = /*@__PURE__*/
-  messageDesc(file_outpost_update_v1_update, 5);
+  messageDesc(file_outpost_update_v1_update, 6);
 
 /**
  * StatusRequest takes no fields.
@@ -297,7 +348,7 @@ export type StatusRequest = Message<"outpost.update.v1.StatusRequest"> & {
  * Use `create(StatusRequestSchema)` to create a new message.
  */
 export const StatusRequestSchema: GenMessage<StatusRequest> = /*@__PURE__*/
-  messageDesc(file_outpost_update_v1_update, 6);
+  messageDesc(file_outpost_update_v1_update, 7);
 
 /**
  * AbortRequest stops a download or an install (or undoes an installed, not yet booted one).
@@ -312,7 +363,7 @@ export type AbortRequest = Message<"outpost.update.v1.AbortRequest"> & {
  * Use `create(AbortRequestSchema)` to create a new message.
  */
 export const AbortRequestSchema: GenMessage<AbortRequest> = /*@__PURE__*/
-  messageDesc(file_outpost_update_v1_update, 7);
+  messageDesc(file_outpost_update_v1_update, 8);
 
 /**
  * RebootRequest reboots into the installed slot (requires INSTALLED).
@@ -327,7 +378,7 @@ export type RebootRequest = Message<"outpost.update.v1.RebootRequest"> & {
  * Use `create(RebootRequestSchema)` to create a new message.
  */
 export const RebootRequestSchema: GenMessage<RebootRequest> = /*@__PURE__*/
-  messageDesc(file_outpost_update_v1_update, 8);
+  messageDesc(file_outpost_update_v1_update, 9);
 
 /**
  * CommitRequest makes the booted new slot permanent (requires VERIFYING).
@@ -342,7 +393,7 @@ export type CommitRequest = Message<"outpost.update.v1.CommitRequest"> & {
  * Use `create(CommitRequestSchema)` to create a new message.
  */
 export const CommitRequestSchema: GenMessage<CommitRequest> = /*@__PURE__*/
-  messageDesc(file_outpost_update_v1_update, 9);
+  messageDesc(file_outpost_update_v1_update, 10);
 
 /**
  * RollbackRequest marks the new slot bad and reboots into the previous one (requires VERIFYING).
@@ -368,7 +419,39 @@ export type RollbackRequest = Message<"outpost.update.v1.RollbackRequest"> & {
  * Use `create(RollbackRequestSchema)` to create a new message.
  */
 export const RollbackRequestSchema: GenMessage<RollbackRequest> = /*@__PURE__*/
-  messageDesc(file_outpost_update_v1_update, 10);
+  messageDesc(file_outpost_update_v1_update, 11);
+
+/**
+ * BootFileKind says where a boot file goes on the ESP and what the boot entry calls it.
+ *
+ * @generated from enum outpost.update.v1.BootFileKind
+ */
+export enum BootFileKind {
+  /**
+   * @generated from enum value: BOOT_FILE_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The Linux kernel: ESP /outpost/<slot>/vmlinuz, the entry's `linux`.
+   *
+   * @generated from enum value: BOOT_FILE_KIND_KERNEL = 1;
+   */
+  KERNEL = 1,
+
+  /**
+   * The initramfs: ESP /outpost/<slot>/initrd.img, the entry's `initrd`.
+   *
+   * @generated from enum value: BOOT_FILE_KIND_INITRD = 2;
+   */
+  INITRD = 2,
+}
+
+/**
+ * Describes the enum outpost.update.v1.BootFileKind.
+ */
+export const BootFileKindSchema: GenEnum<BootFileKind> = /*@__PURE__*/
+  enumDesc(file_outpost_update_v1_update, 0);
 
 /**
  * UpdateState is the platform-update state machine (one transition table in the agent's domain).
@@ -436,7 +519,7 @@ export enum UpdateState {
  * Describes the enum outpost.update.v1.UpdateState.
  */
 export const UpdateStateSchema: GenEnum<UpdateState> = /*@__PURE__*/
-  enumDesc(file_outpost_update_v1_update, 0);
+  enumDesc(file_outpost_update_v1_update, 1);
 
 /**
  * FailureReason says why an update is FAILED (or ROLLED_BACK).
@@ -543,7 +626,7 @@ export enum FailureReason {
  * Describes the enum outpost.update.v1.FailureReason.
  */
 export const FailureReasonSchema: GenEnum<FailureReason> = /*@__PURE__*/
-  enumDesc(file_outpost_update_v1_update, 1);
+  enumDesc(file_outpost_update_v1_update, 2);
 
 /**
  * OepStatus: the same state in the Open Edge Platform update agent's status names.
@@ -591,5 +674,5 @@ export enum OepStatus {
  * Describes the enum outpost.update.v1.OepStatus.
  */
 export const OepStatusSchema: GenEnum<OepStatus> = /*@__PURE__*/
-  enumDesc(file_outpost_update_v1_update, 2);
+  enumDesc(file_outpost_update_v1_update, 3);
 
