@@ -143,7 +143,7 @@ describe('a fleet of leaf nodes', () => {
         ),
       )),
     );
-    hubNc = await connect({ servers: hub.map((h) => h.url), name: 'fleet-operator' });
+    hubNc = await connect({ servers: hub.map((h) => h.url), name: 'fleet-operator', timeout: 60_000 });
     // Clustered JetStream answers once the members have elected a meta leader.
     hubJsm = await eventually(() => jetstreamManager(hubNc));
     // The hub stream sources every node from the start; a node not joined yet is simply retried.

@@ -333,7 +333,8 @@ describe('cluster agent on a real bus', () => {
     await unflag('fail-install');
     const reply = await request('retry');
     expect(reply.headers?.get('Nats-Service-Error-Code')).toBeUndefined();
-    expect(json(reply).state).not.toBe('CLUSTER_STATE_ERROR');
+    // The reply may still say ERROR (it waits 2 s for the retry to start, less than a loaded machine can
+    // take); ACTIVE long before the 10-minute backoff is what shows the wait was skipped.
     await eventually(async () => expect((await status()).state).toBe('CLUSTER_STATE_ACTIVE'));
   });
 });
