@@ -219,9 +219,19 @@ class ServerProcess {
       });
     });
     const pipes = [child.stdout, child.stderr].filter((stream) => stream instanceof Socket);
+    // Ours holds the port once it says so: until then an INFO on the port may come from another
+    // process that took the free port first (a second copy of the suite, a hub's leafnode listener).
+    const bound = `Listening for client connections on ${LOOPBACK}:${port}`;
+    let listening = false;
+    let recent = '';
     for (const pipe of pipes) {
       pipe.setEncoding('utf8');
-      pipe.on('data', (chunk: string) => output.push(chunk));
+      pipe.on('data', (chunk: string) => {
+        output.push(chunk);
+        if (listening) return;
+        recent = (recent + chunk).slice(-4096);
+        listening = recent.includes(bound);
+      });
     }
     // A forgotten stop() must not keep the test runner alive; the reaper kills the server instead.
     setReferenced(child, pipes, false);
@@ -232,8 +242,7 @@ class ServerProcess {
     const state = { exited: false };
     void exited.then(() => (state.exited = true));
     while (!state.exited) {
-      // Checking our process again guards against a foreign server that grabbed the port meanwhile.
-      if ((await acceptsNatsClients(port)) && !state.exited) return server;
+      if (listening && (await acceptsNatsClients(port)) && !state.exited) return server;
       if (Date.now() > deadline) {
         await server.stop();
         throw new Error(
