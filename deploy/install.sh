@@ -123,7 +123,7 @@ fi
 
 # --- 3. units, rewritten for the prefix; polkit rules ----------------------------------------------------
 UNITS=()
-for unit in "$BUNDLE"/deploy/systemd/*.service "$BUNDLE"/deploy/systemd/*.target; do
+for unit in "$BUNDLE"/deploy/systemd/*.service "$BUNDLE"/deploy/systemd/*.target "$BUNDLE"/deploy/systemd/*.timer; do
   name=$(basename "$unit")
   UNITS+=("$name")
   sed "s#/opt/outpost/#$PREFIX/#g" "$unit" >"$UNITDIR/$name.tmp"

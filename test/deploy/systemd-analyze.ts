@@ -111,10 +111,10 @@ export async function systemdVersion(analyze: string = findSystemdAnalyze()): Pr
   return version;
 }
 
-/** The unit files (*.service, *.target) in a directory, sorted. */
+/** The unit files (*.service, *.target, *.timer) in a directory, sorted. */
 export function listUnits(dir: string = UNIT_DIR): string[] {
   return readdirSync(dir)
-    .filter((name) => name.endsWith('.service') || name.endsWith('.target'))
+    .filter((name) => name.endsWith('.service') || name.endsWith('.target') || name.endsWith('.timer'))
     .sort();
 }
 

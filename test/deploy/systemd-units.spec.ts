@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { NODE_ENV, NODE_FLAGS } from '../../tools/scripts/shipped.mjs';
 import {
   UNIT_DIR,
   budgetPath,
@@ -69,6 +70,33 @@ describe('systemd-analyze verify', () => {
       });
     }
   });
+});
+
+describe('the agents run as the bench measured them and the tests run them', () => {
+  const agentUnits = services.filter((s) => /^outpost-(.+-agent|edge-node)\.service$/.test(s));
+
+  it('every agent unit and edge-node are there', () => {
+    expect(agentUnits).toEqual(
+      expect.arrayContaining(['outpost-edge-node.service', 'outpost-node-agent.service']),
+    );
+  });
+
+  it.each(agentUnits)(
+    '%s starts Node with the shipped flags and environment (tools/scripts/shipped.mjs)',
+    async (unit) => {
+      const text = await readFile(join(UNIT_DIR, unit), 'utf8');
+      const exec = /^ExecStart=(.*)$/m.exec(text)?.[1].split(/\s+/) ?? [];
+      const app = unit.replace(/^outpost-|\.service$/g, '');
+      expect(exec[0]).toBe('/opt/outpost/node/bin/node');
+      expect(exec.at(-1)).toBe(`/opt/outpost/apps/${app}/dist/main.js`);
+      expect(exec).toEqual(expect.arrayContaining([...NODE_FLAGS]));
+      for (const [name, value] of Object.entries(NODE_ENV))
+        expect(text).toMatch(new RegExp(`^Environment=${name}=${value}$`, 'm'));
+      // V8's compile cache in the unit's own cache directory (tools/scripts/shipped.mjs unitEnv).
+      expect(text).toMatch(new RegExp(`^CacheDirectory=outpost/${app}$`, 'm'));
+      expect(text).toMatch(new RegExp(`^Environment=NODE_COMPILE_CACHE=%C/outpost/${app}$`, 'm'));
+    },
+  );
 });
 
 describe('systemd-analyze security --offline=yes', () => {

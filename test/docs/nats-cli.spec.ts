@@ -24,6 +24,7 @@ import { ObservabilityAgent } from '@outpost/agent-observability';
 import { OrchestratorAgent } from '@outpost/agent-orchestrator';
 import { TelemetryAgent } from '@outpost/agent-telemetry';
 import { UpdateAgent } from '@outpost/agent-update';
+import { FleetAgent } from '@outpost/agent-fleet';
 import { CATALOG, kvKeys, UpdateManifestSchema, type AgentApi, type AgentId } from '@outpost/contracts';
 import { SimulatedDevice } from '@outpost/device';
 import {
@@ -53,6 +54,7 @@ const DEFINITIONS: Partial<Record<AgentId, AgentDefinition>> = {
   orchestrator: OrchestratorAgent,
   telemetry: TelemetryAgent,
   observability: ObservabilityAgent,
+  fleet: FleetAgent,
 };
 
 type Json = Record<string, unknown>;
@@ -156,6 +158,8 @@ describe('docs/nats-cli.md, every sample executed', () => {
         OUTPOST_NODE_HEARTBEAT_INTERVAL_MS: '500',
         OUTPOST_NODE_REQUIRED_AGENTS: apis.map((a) => a.agent).join(','),
         OUTPOST_UPDATE_TRUSTED_KEYS: keys.publicBase64,
+        // One server, not a hub cluster of three: the fleet service's buckets have one replica.
+        OUTPOST_FLEET_REPLICAS: '1',
         // No maintenance window of the cookbook is long enough, so the orchestrator downloads and
         // waits, whatever the time of day the test runs at.
         OUTPOST_ORCHESTRATOR_EXPECTED_UPDATE_MINUTES: '1440',

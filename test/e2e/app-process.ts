@@ -1,10 +1,12 @@
 /**
- * Runs a built app (apps/<name>/dist/main.js) as a real child process on Node 24, the way systemd
- * would: its own environment, JSON logs on stdout, SIGTERM to stop. `npm test` builds before Jest.
+ * Runs an app as it ships (apps/<name>/dist/bundle/main.js, packed by `npm run build`) as a real child
+ * process on Node 24, the way systemd would: the units' Node flags and environment, its own
+ * environment, JSON logs on stdout, SIGTERM to stop. `npm test` builds before Jest.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { NODE_ENV, NODE_FLAGS, shippedMain } from '../../tools/scripts/shipped.mjs';
 
 export const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 
@@ -18,10 +20,10 @@ export interface AppProcess {
 }
 
 export function startApp(app: string, env: NodeJS.ProcessEnv): AppProcess {
-  const main = join(ROOT, 'apps', app, 'dist', 'main.js');
+  const main = shippedMain(ROOT, app);
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first (npm test does)`);
-  const child = spawn(process.execPath, [main], {
-    env: { PATH: process.env.PATH, ...env },
+  const child = spawn(process.execPath, [...NODE_FLAGS, main], {
+    env: { PATH: process.env.PATH, ...NODE_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -1,5 +1,5 @@
 /**
- * outpostctl, the built CLI (apps/outpostctl/dist/main.js) run as a child process the way an operator
+ * outpostctl as it ships (apps/outpostctl/dist/bundle/main.js) run as a child process the way an operator
  * runs it, against a real nats-server with users (an nkey admin, an nkey viewer who may not write
  * desired state) and a running suite (node, hardware, update and orchestrator agents on a simulated
  * device, images served over HTTP). Each command is checked in text and JSON, with its exit code.
@@ -30,9 +30,10 @@ import {
   type NatsServerHandle,
 } from '@outpost/testing';
 import { ImageServer, makeImage, makeKeys, manifestFor } from '../../libs/agents/update/test/fixtures.js';
+import { shippedMain } from '../../tools/scripts/shipped.mjs';
 import { ROOT } from './app-process.js';
 
-const MAIN = join(ROOT, 'apps', 'outpostctl', 'dist', 'main.js');
+const MAIN = shippedMain(ROOT, 'outpostctl');
 const NODE = 'ctl-node-1';
 const MiB = 1024 * 1024;
 /** New Year's night next year: far enough that the node only downloads and waits, near enough to be searched. */
@@ -110,7 +111,7 @@ describe('outpostctl against a running suite', () => {
     });
     nc = await connectTo(nats, { user: 'agents', pass: 'agents-secret' });
     // Agents with credentials only bind to JetStream: provision it first, as install time does.
-    await provisionJetStream(nc);
+    await provisionJetStream(nc, { nodeId: NODE });
     await http.start();
     dir = await mkdtemp(join(tmpdir(), 'outpost-ctl-'));
     suite = await startSuite([NodeAgent, HardwareAgent, UpdateAgent, OrchestratorAgent], {

@@ -47,3 +47,24 @@ export function hubConfig(
     TLS_CA: tls.ca,
   });
 }
+
+/** A hub member in operator mode (deploy/nats/hub-operator.conf): nodes join with enrolment credentials. */
+export function hubOperatorConfig(
+  member: HubMember,
+  routePorts: readonly number[],
+  tls: { cert: string; key: string },
+  resolverConf: string,
+): string {
+  return renderNatsTemplate('hub-operator.conf', {
+    SERVER_NAME: member.serverName,
+    CLIENT_LISTEN: '127.0.0.1:0',
+    CLUSTER_LISTEN: `127.0.0.1:${member.clusterPort}`,
+    ROUTES: routePorts.map((p) => `nats-route://127.0.0.1:${p}`).join(', '),
+    LEAF_LISTEN: `127.0.0.1:${member.leafPort}`,
+    LEAF_ADVERTISE: `127.0.0.1:${member.leafPort}`,
+    STORE_DIR: member.storeDir,
+    TLS_CERT: tls.cert,
+    TLS_KEY: tls.key,
+    RESOLVER_CONF: resolverConf,
+  });
+}

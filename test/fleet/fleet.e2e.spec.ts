@@ -169,7 +169,7 @@ describe('a fleet of leaf nodes', () => {
       await mkdir(nodeDir);
       const seed = (user: string) => join(rendered.credsDir, `${user}.nk`);
       // Install time: JetStream provisioned by the admin; the agents only bind to it.
-      await provisionAsAdmin(server.url, seed('admin'));
+      await provisionAsAdmin(server.url, seed('admin'), id);
       const local = await connectTo(server, {
         authenticator: nkeyAuthenticator(await readSeedFile(seed('admin'))),
       });

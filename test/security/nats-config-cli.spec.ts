@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { nkeyAuthenticator } from '@nats-io/nats-core';
-import { EVENT_STREAM, KV_DESIRED, KV_STATUS } from '@outpost/contracts';
+import { EVENT_STREAM, KV_DESIRED, KV_STATUS, OBS_BUFFER_SINKS, obsBufferNames } from '@outpost/contracts';
 import { readSeedFile } from '@outpost/nats-config';
 import { connectTo, startNatsServer, type NatsServerHandle } from '@outpost/testing';
 
@@ -60,12 +60,13 @@ describe('nats-config.mjs', () => {
     expect(first.out).toContain('new seed');
     nats = await startNatsServer({ configFile: join(dir, 'nats', 'nats-server.conf') });
 
+    // The node id comes from provision.env, which the render wrote (the unit's EnvironmentFile=).
+    expect(await readFile(join(dir, 'nats', 'provision.env'), 'utf8')).toBe('OUTPOST_NODE_ID=cli1\n');
     const provisioned = await tool('--provision', '--out', join(dir, 'nats'), '--url', nats.url);
-    expect(provisioned).toEqual({ code: 0, out: expect.stringContaining('provisioned JetStream') });
-    // As outpost-nats-provision.service runs it: the admin seed from systemd's credentials directory.
-    const seed = join(dir, 'nats', 'creds', 'admin.nk');
-    const byUnit = await tool('--provision', '--admin-seed', seed, '--url', nats.url);
-    expect(byUnit).toEqual({ code: 0, out: expect.stringContaining('provisioned JetStream') });
+    expect(provisioned).toEqual({
+      code: 0,
+      out: expect.stringContaining('provisioned JetStream of node cli1'),
+    });
     const admin = await connectTo(nats, {
       authenticator: nkeyAuthenticator(await readSeedFile(join(dir, 'nats', 'creds', 'admin.nk'))),
     });
@@ -74,21 +75,58 @@ describe('nats-config.mjs', () => {
       for (const stream of [EVENT_STREAM, `KV_${KV_DESIRED}`, `KV_${KV_STATUS}`]) {
         expect((await jsm.streams.info(stream)).config.name).toBe(stream);
       }
+      // Every offline buffer, configured or not, and every KV watch consumer.
+      for (const sink of OBS_BUFFER_SINKS) {
+        const { stream, subject } = obsBufferNames('cli1', sink);
+        expect((await jsm.streams.info(stream)).config.subjects).toEqual([subject]);
+      }
+      expect(
+        (await jsm.consumers.info(`KV_${KV_DESIRED}`, 'kvw_cli1_orchestrator_cli1-update')).config,
+      ).toEqual(
+        expect.objectContaining({ filter_subject: '$KV.edge_desired.cli1.update', ack_policy: 'explicit' }),
+      );
+      // A buffer stream an older agent created with a republish onto a command (issue 19) is replaced.
+      const { stream, subject } = obsBufferNames('cli1', 'otlp-metrics');
+      await jsm.streams.delete(stream);
+      await jsm.streams.add({
+        name: stream,
+        subjects: [subject],
+        republish: { src: subject, dest: 'edge.cli1.update.cmd.install' },
+      });
+      // As outpost-nats-provision.service runs it: the admin seed from systemd's credentials directory.
+      const seed = join(dir, 'nats', 'creds', 'admin.nk');
+      const byUnit = await tool(
+        ...['--provision', '--admin-seed', seed, '--node-id', 'cli1', '--url', nats.url],
+        ...['--buffer-max-bytes', '2048', '--buffer-max-age', '60'],
+      );
+      expect(byUnit).toEqual({ code: 0, out: expect.stringContaining('provisioned JetStream of node cli1') });
+      const replaced = (await jsm.streams.info(stream)).config;
+      expect(replaced).toEqual(
+        expect.objectContaining({ subjects: [subject], max_bytes: 2048, max_age: 60_000_000_000 }),
+      );
+      expect(replaced.republish).toBeUndefined();
     } finally {
       await admin.close();
     }
   });
 
-  it('an agent user cannot create or delete JetStream assets', async () => {
+  it('an agent user cannot create, update or delete JetStream assets', async () => {
     if (!nats) throw new Error('no server');
     const agent = await connectTo(nats, {
-      authenticator: nkeyAuthenticator(await readSeedFile(join(dir, 'nats', 'creds', 'cluster.nk'))),
-      inboxPrefix: '_INBOX.cluster',
+      authenticator: nkeyAuthenticator(await readSeedFile(join(dir, 'nats', 'creds', 'observability.nk'))),
+      inboxPrefix: '_INBOX.observability',
     });
     try {
       const jsm = await jetstreamManager(agent, { checkAPI: false });
       await expect(jsm.streams.add({ name: 'ROGUE', subjects: ['rogue.>'] })).rejects.toThrow(/ermission/);
       await expect(jsm.streams.delete(`KV_${KV_STATUS}`)).rejects.toThrow(/ermission/);
+      // Its own buffer streams included (test/security/jetstream-routing.spec.ts tries every way).
+      const { stream, subject } = obsBufferNames('cli1', 'otlp-logs');
+      await expect(jsm.streams.add({ name: stream, subjects: [subject] })).rejects.toThrow(/ermission/);
+      await expect(
+        jsm.streams.update(stream, { subjects: [subject, 'edge.cli1.update.cmd.install'] }),
+      ).rejects.toThrow(/ermission/);
+      expect((await jsm.streams.info(stream)).config.subjects).toEqual([subject]);
     } finally {
       await agent.close();
     }
@@ -111,6 +149,15 @@ describe('nats-config.mjs', () => {
     ],
     [['--node-id', 'n1', '--out', '/tmp/x', '--port', '99999'], 'is not a port'],
     [['--admin-seed', '/tmp/admin.nk'], '--admin-seed goes with --provision alone'],
+    [['--provision', '--admin-seed', '/tmp/a.nk'], '--admin-seed needs --node-id'],
+    [
+      ['--node-id', 'n1', '--out', '/tmp/x', '--buffer-max-bytes', '1'],
+      '--buffer-max-bytes goes with --provision',
+    ],
+    [
+      ['--provision', '--out', '/tmp/x', '--buffer-max-age', 'soon'],
+      '--buffer-max-age soon is not a positive integer',
+    ],
     [
       ['--provision', '--admin-seed', '/tmp/a.nk', '--out', '/tmp/x'],
       '--admin-seed goes with --provision alone',

@@ -97,7 +97,7 @@ async function startHarness(mode: 'split' | 'all-in-one'): Promise<Harness> {
   });
   const nats = await startNatsServer({ configFile: config.configFile });
   const adminSeed = seedOf(config, 'admin');
-  await provisionAsAdmin(nats.url, adminSeed);
+  await provisionAsAdmin(nats.url, adminSeed, NODE);
   const admin = await connectTo(nats, { authenticator: nkeyAuthenticator(await readSeedFile(adminSeed)) });
   const kvm = new Kvm(admin);
   return { nats, config, admin, dir, status: await kvm.open(KV_STATUS), desired: await kvm.open(KV_DESIRED) };
@@ -356,8 +356,8 @@ describe('JetStream provisioning under least privilege', () => {
       }),
     ).rejects.toThrow(/KV bucket edge_(desired|status) does not exist: provision JetStream at install time/);
     // Provisioning is the admin's: idempotent, and then the agent starts.
-    await provisionAsAdmin(nats.url, seedOf(config, 'admin'));
-    await provisionAsAdmin(nats.url, seedOf(config, 'admin'));
+    await provisionAsAdmin(nats.url, seedOf(config, 'admin'), NODE);
+    await provisionAsAdmin(nats.url, seedOf(config, 'admin'), NODE);
     const suite = await startSuite([HardwareAgent], {
       env,
       logger: new JsonLogger({ agent: 'hardware' }, 'error', new LogLines()),

@@ -11,6 +11,7 @@ import * as contracts from '@outpost/contracts';
 import {
   AGENT_PERMISSIONS,
   ALL_STATUSES,
+  HUB_SERVICE_IDS,
   isAgentId,
   kvKeys,
   type AgentApi,
@@ -99,9 +100,18 @@ function usesOf(agent: AgentId, code: string): Use {
   return use;
 }
 
-const agentDirs = readdirSync(AGENTS_DIR).filter((d) => statSync(join(AGENTS_DIR, d, 'src')).isDirectory());
+const libDirs = readdirSync(AGENTS_DIR).filter((d) => statSync(join(AGENTS_DIR, d, 'src')).isDirectory());
+// Hub services (the enrolment service) run on the hub, not on a node: their NATS users and permissions
+// are the hub's accounts (@outpost/nats-config hub-accounts), not rows of the node's table.
+const hubDirs = libDirs.filter((d) => (HUB_SERVICE_IDS as readonly string[]).includes(d));
+const agentDirs = libDirs.filter((d) => !hubDirs.includes(d));
 
 describe('the permission table grants what the agents do', () => {
+  it('has no row for a hub service, which is no node agent', () => {
+    expect(hubDirs).toEqual(['enrolment']);
+    for (const dir of hubDirs) expect(isAgentId(dir)).toBe(false);
+  });
+
   it('has a row for every agent lib', () => {
     for (const dir of agentDirs) {
       expect(isAgentId(dir)).toBe(true);

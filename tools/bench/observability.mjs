@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Kvm } from '@nats-io/kv';
 import { BufferedSink, OfflineBuffer, OtlpHttpTransport } from '@outpost/agent-observability';
 import { eventually, OtlpReceiver } from '@outpost/testing';
+import { NODE_ENV, NODE_FLAGS, shippedMain } from '../scripts/shipped.mjs';
 
 const WINDOW_S = Number(process.env.BENCH_OBS_SECONDS || 60);
 const BATCHES = Number(process.env.BENCH_OBS_BATCHES || 500);
@@ -47,8 +48,9 @@ export async function benchObservability({ root, nats, nc, env, nodeIdOf, dir, l
   const receiver = new OtlpReceiver();
   await receiver.start();
   const promPort = await freePort();
-  const telemetry = launch([join(root, 'apps/telemetry-agent/dist/main.js')], env);
-  const observability = launch([join(root, 'apps/observability-agent/dist/main.js')], {
+  const telemetry = launch([...NODE_FLAGS, shippedMain(root, 'telemetry-agent')], { ...NODE_ENV, ...env });
+  const observability = launch([...NODE_FLAGS, shippedMain(root, 'observability-agent')], {
+    ...NODE_ENV,
     ...env,
     OUTPOST_OBSERVABILITY_PROMETHEUS_HOST: '127.0.0.1',
   });
@@ -104,10 +106,12 @@ export async function benchObservability({ root, nats, nc, env, nodeIdOf, dir, l
     return Number(process.hrtime.bigint() - t0) / 1e9;
   };
   const buffered = async (round) => {
-    const buffer = new OfflineBuffer(nc, `BENCH_BUFFER_${round}`, `bench.buffer.${round}`, {
-      maxBytes: 1024 * 1024 * 1024,
-      maxAgeSeconds: 3600,
-    });
+    // Provisioned here as the bench's own stream (nodeId 'bench'); the agent's are provisioned at install.
+    const buffer = new OfflineBuffer(
+      nc,
+      { stream: `BENCH_BUFFER_${round}`, subject: `bench.buffer.${round}` },
+      { nodeId: 'bench', limits: { bufferMaxBytes: 1024 * 1024 * 1024, bufferMaxAgeMs: 3_600_000 } },
+    );
     await buffer.open();
     const sink = new BufferedSink('otlp-metrics', new OtlpHttpTransport(url, 10_000), buffer, 60_000);
     for (let i = 0; i < BATCHES; i++) await buffer.append(bytes); // what an outage leaves behind

@@ -3,12 +3,20 @@
 //      vs a raw @nats-io/transport-node responder doing the same codec work (strict decode, proto3
 //      JSON encode of the same NodeHealth), same server, same client; plus the real node agent;
 //      interleaved rounds so that machine noise hits both alike. Target: Nest <= 1.15x raw.
-//   2. resident memory of the node agent, the hardware agent and edge-node, vs a bare Node process.
+//   2. footprint (tools/bench/footprint.mjs): start-up to every agent READY vs a stock Nest NATS
+//      microservice; resident memory of edge-node exporting and of each agent alone after 2,000 requests
+//      and a collection window (60 s; `npm run bench -- --long` for 600 s), vs bare Node and the stock
+//      Nest microservice; idle CPU of edge-node with nothing configured.
 //   3. a full hardware scan of this machine, vs the shell-outs the reference agent makes for less
 //      (lscpu, lsblk -J, ip -j addr) in the same run; a no-change rescan costs the same scan and
 //      publishes nothing.
 //   4. the observability agent: CPU and RSS collecting every host input at 10 s, and export
 //      throughput of buffered data after an outage (tools/bench/observability.mjs).
+//   5. the hub's fleet service against 1,000 / 5,000 / 10,000 simulated nodes: inventory ingest, query
+//      latency, a one-batch rollout's desired writes and completion, RSS and CPU, and their growth per
+//      node (tools/bench/fleet.mjs). Target: per-node growth <= 2x at the largest size (linear, not
+//      quadratic).
+// Every Outpost process runs what ships (apps/<app>/dist/bundle/main.js) with the units' Node flags.
 // Set BENCH_STRICT=1 to exit non-zero when a target is missed.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -19,6 +27,9 @@ import { eventually, simulatedNodeEnv, startNatsServer } from '@outpost/testing'
 import { scanOnce } from '@outpost/agent-hardware';
 import { installImageFile } from '@outpost/agent-update';
 import { benchObservability } from './observability.mjs';
+import { benchFleet, fleetGrowthOk } from './fleet.mjs';
+import { benchFootprint } from './footprint.mjs';
+import { NODE_ENV, NODE_FLAGS, shippedMain } from '../scripts/shipped.mjs';
 import { openSync, closeSync, writeSync, ftruncateSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -38,11 +49,6 @@ function launch(args, env = {}) {
   children.add(child);
   child.on('exit', () => children.delete(child));
   return child;
-}
-
-function rssKiB(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : NaN;
 }
 
 function quantile(sorted, q) {
@@ -82,7 +88,7 @@ async function main() {
     // --- latency ---
     // The real node agent gives the reply document; the transport bench then compares a raw responder
     // and a Nest/Outpost responder returning that same document, and the real agent is measured too.
-    launch([join(root, 'apps/edge-node/dist/main.js')], suiteEnv(dir, nats));
+    launch([...NODE_FLAGS, shippedMain(root, 'edge-node')], { ...NODE_ENV, ...suiteEnv(dir, nats) });
     const nodeId = await nodeIdOf(dir);
     const agentSubject = `edge.${nodeId}.node.cmd.health`;
     const sample = await eventually(() => nc.request(agentSubject, '{}', { timeout: 1000 }));
@@ -113,30 +119,8 @@ async function main() {
     const agentRatio = roundMedian(agentRuns.map((n, i) => roundMedian(n) / roundMedian(base[i])));
     const p99Ratio = o.p99 / b.p99;
 
-    // --- memory ---
     for (const c of children) c.kill('SIGTERM');
     await sleep(500);
-    const bare = launch(['-e', 'setInterval(() => {}, 1000)']);
-    const agentDir = mkdtempSync(join(tmpdir(), 'outpost-bench-'));
-    const agent = launch([join(root, 'apps/node-agent/dist/main.js')], suiteEnv(agentDir, nats));
-    const hwDir = mkdtempSync(join(tmpdir(), 'outpost-bench-'));
-    const hardware = launch([join(root, 'apps/hardware-agent/dist/main.js')], suiteEnv(hwDir, nats));
-    const suiteDir = mkdtempSync(join(tmpdir(), 'outpost-bench-'));
-    const suite = launch([join(root, 'apps/edge-node/dist/main.js')], suiteEnv(suiteDir, nats));
-    const agentId = await nodeIdOf(agentDir);
-    const suiteId = await nodeIdOf(suiteDir);
-    for (const id of [agentId, suiteId])
-      await eventually(() => nc.request(`edge.${id}.node.cmd.health`, '{}', { timeout: 1000 }));
-    for (const id of [agentId, suiteId]) await round(nc, `edge.${id}.node.cmd.describe`, 2000);
-    await sleep(2000);
-    await nodeIdOf(hwDir);
-    const mem = {
-      bare: rssKiB(bare.pid),
-      agent: rssKiB(agent.pid),
-      hardware: rssKiB(hardware.pid),
-      suite: rssKiB(suite.pid),
-    };
-    rmSync(hwDir, { recursive: true, force: true });
 
     // --- hardware scan ---
     const timeIt = async (fn, n = 15) => {
@@ -158,8 +142,6 @@ async function main() {
       ])
         execFileSync(cmd, args);
     });
-    rmSync(agentDir, { recursive: true, force: true });
-    rmSync(suiteDir, { recursive: true, force: true });
 
     const us = (v) => `${v.toFixed(1)} µs`;
     const mib = (k) => `${(k / 1024).toFixed(1)} MiB`;
@@ -179,17 +161,6 @@ async function main() {
     console.log(
       `  node agent cmd.health        ${us(a.median).padStart(10)} ${us(a.p99).padStart(10)}   ` +
         `${agentRatio.toFixed(3)}x raw (real handler: judges health on each request)`,
-    );
-    console.log(`resident memory (after 2000 requests)`);
-    console.log(`  bare node process            ${mib(mem.bare).padStart(10)}   (baseline)`);
-    console.log(
-      `  node-agent                   ${mib(mem.agent).padStart(10)}   ${(mem.agent / mem.bare).toFixed(2)}x bare`,
-    );
-    console.log(
-      `  hardware-agent               ${mib(mem.hardware).padStart(10)}   ${(mem.hardware / mem.bare).toFixed(2)}x bare`,
-    );
-    console.log(
-      `  edge-node (all agents)       ${mib(mem.suite).padStart(10)}   ${(mem.suite / mem.bare).toFixed(2)}x bare`,
     );
     console.log(`hardware scan of this machine (rescans: median of 15)`);
     console.log(
@@ -245,11 +216,15 @@ async function main() {
     console.log(
       `  update agent (hash+write+fsync+read-back) ${(imageMiB / oursS).toFixed(0).padStart(5)} MiB/s   ${installRatio.toFixed(2)}x baseline, target >= 0.9x: ${installRatio >= 0.9 ? 'met' : 'MISSED'}`,
     );
+    // --- footprint ---
+    const footprint = await benchFootprint({ root, nats, nc, launch });
     // --- observability agent ---
     const obsDir = mkdtempSync(join(tmpdir(), 'outpost-bench-obs-'));
     await benchObservability({ root, nats, nc, env: suiteEnv(obsDir, nats), nodeIdOf, dir: obsDir, launch });
     rmSync(obsDir, { recursive: true, force: true });
-    if (process.env.BENCH_STRICT === '1' && !ok) process.exitCode = 1;
+    // --- fleet service ---
+    const fleetOk = fleetGrowthOk(await benchFleet());
+    if (process.env.BENCH_STRICT === '1' && !(ok && footprint.met && fleetOk)) process.exitCode = 1;
   } finally {
     for (const c of children) c.kill('SIGKILL');
     await nc.close();

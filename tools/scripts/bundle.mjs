@@ -5,34 +5,23 @@
 //
 // Layout of DIR (default dist/bundle/outpost), installed as-is under the prefix (/opt/outpost):
 //   node/bin/node                     Node 24 from the node-linux-<arch> npm package (the lock file's version)
-//   apps/<app>/{package.json,dist/}   every app (agents and edge-node): built JavaScript, no .d.ts
-//   node_modules/                     production dependencies only, from package-lock.json (`npm ci --omit=dev`)
-//   node_modules/@outpost/<lib>/      the workspace libs the apps import: real directories (package.json +
-//                                     dist/), so their `exports` resolve to dist/ as on any install
+//   apps/<app>/package.json           every app (agents, edge-node, outpostctl) ...
+//   apps/<app>/dist/main.js           ... as one ES module with the workspace libs and every production
+//                                     dependency in it (tools/scripts/pack-apps.mjs), main.js.map beside it
+//                                     (used only with --enable-source-maps) and main.js.LEGAL.txt
 //   deploy/                           units, sysusers.d, tmpfiles.d, polkit rules, nats, config, install.sh
 //   libexec/                          root-side helpers the units run (cluster installer)
-//   tools/                            node-side tools the installer runs (nats-config.mjs, when present)
+//   tools/                            node-side tools the installer runs (nats-config.mjs, packed the same way)
+//   bin/outpostctl                    the operator CLI on the bundle's own Node
 //   bundle.json                       what this is: version, commit, arch, Node version, lock file hash
-//
-// How the production tree is made, reproducibly from the lock file: the root package.json, package-lock.json
-// and every workspace's package.json are copied into DIR and `npm ci --omit=dev --cpu=<arch> --os=linux
-// --ignore-scripts` runs there (offline from npm's cache when it holds the packages). npm links workspaces
-// (node_modules/@outpost/x -> ../../libs/x); those links are then replaced by real copies of the libs' built
-// output, apps move to apps/, and what only the build needed (lock file, workspace sources) is removed.
+// There is no node_modules/: the JavaScript is the same for every architecture (no native addons), and
+// only Node itself is per architecture, taken from the lock file's node-linux-<arch> package.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  cpSync,
-  existsSync,
-  globSync,
-  mkdirSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
+import { listApps, packApps, packFile } from './pack-apps.mjs';
 
 const root = resolve(new URL('../..', import.meta.url).pathname);
 
@@ -69,41 +58,38 @@ function run(cmd, args, options = {}) {
 
 const readJson = (path) => JSON.parse(readFileSync(path, 'utf8'));
 
-/** Workspace directories (relative), from the root package.json's `workspaces` globs. */
-function workspaces() {
-  const pkg = readJson(join(root, 'package.json'));
-  return pkg.workspaces
-    .flatMap((pattern) => globSync(`${pattern}/package.json`, { cwd: root }))
-    .map((file) => dirname(file))
-    .sort();
-}
-
-/** The @outpost/* packages that files under `dir` import (static and dynamic imports). */
-/** Node-side tools the bundle carries in tools/ (run by deploy/install.sh). */
+/** Node-side tools the bundle carries in tools/ (run by deploy/install.sh), packed like the apps. */
 const SHIPPED_TOOLS = ['nats-config.mjs'];
 
-function importedWorkspacePackages(dir) {
-  const names = new Set();
-  const files = statSync(dir).isFile() ? [dir] : globSync('**/*.js', { cwd: dir }).map((f) => join(dir, f));
-  for (const file of files) {
-    const text = readFileSync(file, 'utf8');
-    for (const m of text.matchAll(/(?:from|import)\s*\(?\s*['"](@outpost\/[a-z0-9-]+)(?:\/[^'"]*)?['"]/g)) {
-      names.add(m[1]);
-    }
+/** Node for the target architecture: the lock file's node-linux-<arch> package, from npm's cache if there. */
+function nodeBinary(arch, out) {
+  const lock = readJson(join(root, 'package-lock.json'));
+  const name = `node-linux-${arch}`;
+  const version = lock.packages[`node_modules/${name}`]?.version;
+  if (!version) throw new Error(`package-lock.json has no ${name}: run npm run lock`);
+  let pkg = join(root, 'node_modules', name);
+  let scratch;
+  if (!existsSync(join(pkg, 'bin/node')) || readJson(join(pkg, 'package.json')).version !== version) {
+    // Another architecture than this machine's: fetch its package (npm pack, offline when cached).
+    scratch = mkdtempSync(join(tmpdir(), 'outpost-node-'));
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+    run(
+      'npm',
+      ['pack', `${name}@${version}`, '--prefer-offline', '--silent', '--pack-destination', scratch],
+      {
+        cwd: scratch,
+        env,
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
+    run('tar', ['-xzf', join(scratch, `${name}-${version}.tgz`), '-C', scratch]);
+    pkg = join(scratch, 'package');
   }
-  return names;
-}
-
-/** Built output without what only the compiler and editors need. */
-function copyBuilt(fromDir, toDir) {
-  mkdirSync(toDir, { recursive: true });
-  cpSync(join(fromDir, 'package.json'), join(toDir, 'package.json'));
-  if (!existsSync(join(fromDir, 'dist')))
-    throw new Error(`${fromDir}/dist is missing: the build did not run`);
-  cpSync(join(fromDir, 'dist'), join(toDir, 'dist'), {
-    recursive: true,
-    filter: (src) => !/\.d\.ts(\.map)?$|\.tsbuildinfo$|\.spec\.js(\.map)?$/.test(src),
-  });
+  mkdirSync(join(out, 'node/bin'), { recursive: true });
+  cpSync(join(pkg, 'bin/node'), join(out, 'node/bin/node'));
+  if (existsSync(join(pkg, 'LICENSE'))) cpSync(join(pkg, 'LICENSE'), join(out, 'node/LICENSE'));
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+  return version;
 }
 
 function gitCommit() {
@@ -113,90 +99,45 @@ function gitCommit() {
   return `${r.stdout.trim()}${dirty ? '-dirty' : ''}`;
 }
 
-function main() {
+async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const t0 = performance.now();
   if (opts.build) {
-    console.error('bundle: building (tsc -b tsconfig.build.json) ...');
+    console.error('bundle: building (tsc -b tsconfig.build.json, pack-apps) ...');
     run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b', 'tsconfig.build.json'], {
       cwd: root,
     });
+    await packApps();
   }
 
   const out = opts.out;
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
 
-  // 1. Production dependencies from the lock file, for the target architecture.
-  const spaces = workspaces();
-  cpSync(join(root, 'package.json'), join(out, 'package.json'));
-  cpSync(join(root, 'package-lock.json'), join(out, 'package-lock.json'));
-  for (const ws of spaces) {
-    mkdirSync(join(out, ws), { recursive: true });
-    cpSync(join(root, ws, 'package.json'), join(out, ws, 'package.json'));
-  }
-  // npm must not see `npm run bundle`'s own settings (npm_config_local_prefix would point it at the repo).
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
-  console.error(`bundle: npm ci --omit=dev for linux-${opts.arch} ...`);
-  run(
-    'npm',
-    [
-      'ci',
-      '--omit=dev',
-      '--ignore-scripts',
-      '--no-audit',
-      '--no-fund',
-      '--prefer-offline',
-      '--os=linux',
-      `--cpu=${opts.arch}`,
-    ],
-    { cwd: out, env },
-  );
-
-  // 2. Apps, and the workspace libs they import (transitively) as real directories in node_modules.
-  const byName = new Map(spaces.map((ws) => [readJson(join(root, ws, 'package.json')).name, ws]));
-  const apps = spaces.filter((ws) => ws.startsWith('apps/'));
-  for (const name of byName.keys()) rmSync(join(out, 'node_modules', name), { recursive: true, force: true });
-  rmSync(join(out, 'apps'), { recursive: true, force: true });
-  rmSync(join(out, 'libs'), { recursive: true, force: true });
-  const libs = new Set();
-  // The node-side tools shipped in tools/ (step 4) import workspace libs too (nats-config.mjs).
-  const tools = SHIPPED_TOOLS.map((t) => join(root, 'tools/scripts', t)).filter((f) => existsSync(f));
-  const queue = [...apps.map((ws) => join(root, ws, 'dist')), ...tools];
-  for (const ws of apps) copyBuilt(join(root, ws), join(out, ws));
-  while (queue.length > 0) {
-    for (const name of importedWorkspacePackages(queue.shift())) {
-      const ws = byName.get(name);
-      if (!ws) throw new Error(`an app imports ${name}, which is not a workspace package`);
-      if (ws.startsWith('apps/') || libs.has(name)) continue;
-      libs.add(name);
-      copyBuilt(join(root, ws), join(out, 'node_modules', name));
-      queue.push(join(root, ws, 'dist'));
-    }
+  // 1. Every app as its packed module (apps/<app>/dist/bundle/ in the repository).
+  const apps = listApps();
+  for (const app of apps) {
+    const packed = join(root, 'apps', app, 'dist/bundle');
+    if (!existsSync(join(packed, 'main.js')))
+      throw new Error(`${packed}/main.js is missing: the build did not run`);
+    mkdirSync(join(out, 'apps', app), { recursive: true });
+    cpSync(join(root, 'apps', app, 'package.json'), join(out, 'apps', app, 'package.json'));
+    cpSync(packed, join(out, 'apps', app, 'dist'), { recursive: true });
   }
 
-  // 3. Node itself: only the binary; the npm package (headers, docs) goes.
-  const nodePkg = join(out, 'node_modules', `node-linux-${opts.arch}`);
-  const nodeVersion = readJson(join(nodePkg, 'package.json')).version;
-  mkdirSync(join(out, 'node/bin'), { recursive: true });
-  cpSync(join(nodePkg, 'bin/node'), join(out, 'node/bin/node'));
-  if (existsSync(join(nodePkg, 'LICENSE'))) cpSync(join(nodePkg, 'LICENSE'), join(out, 'node/LICENSE'));
-  for (const dir of readdirSync(join(out, 'node_modules')).filter((d) => d.startsWith('node-linux-'))) {
-    rmSync(join(out, 'node_modules', dir), { recursive: true, force: true });
-  }
-  // Links to removed packages, and npm's record of a tree that no longer matches.
-  rmSync(join(out, 'node_modules/.bin'), { recursive: true, force: true });
-  rmSync(join(out, 'node_modules/.package-lock.json'), { force: true });
+  // 2. Node itself, for the target architecture.
+  const nodeVersion = nodeBinary(opts.arch, out);
 
-  // 4. Deployment files, root-side helpers, node-side tools, docs.
+  // 3. Deployment files, root-side helpers, node-side tools, docs.
   cpSync(join(root, 'deploy'), join(out, 'deploy'), { recursive: true });
   mkdirSync(join(out, 'libexec'), { recursive: true });
   cpSync(join(root, 'deploy/libexec'), join(out, 'libexec'), { recursive: true });
   mkdirSync(join(out, 'tools'), { recursive: true });
+  const rootPkg = readJson(join(root, 'package.json'));
   for (const tool of SHIPPED_TOOLS) {
     // Optional: the NATS credentials tool (see deploy/install.sh for what happens without it).
-    if (existsSync(join(root, 'tools/scripts', tool)))
-      cpSync(join(root, 'tools/scripts', tool), join(out, 'tools', tool));
+    const source = join(root, 'tools/scripts', tool);
+    if (existsSync(source)) await packFile(source, join(out, 'tools', tool));
   }
   // bin/: the operator CLI, run by the bundle's own Node wherever the bundle is installed.
   mkdirSync(join(out, 'bin'), { recursive: true });
@@ -210,15 +151,11 @@ function main() {
   mkdirSync(join(out, 'docs'), { recursive: true });
   cpSync(join(root, 'docs/deploy.md'), join(out, 'docs/deploy.md'));
 
-  // 5. What this is.
-  const rootPkg = readJson(join(root, 'package.json'));
+  // 4. What this is.
   const lockHash = createHash('sha256')
     .update(readFileSync(join(root, 'package-lock.json')))
     .digest('hex');
-  const agents = apps
-    .map((ws) => basename(ws))
-    .filter((app) => app.endsWith('-agent'))
-    .map((app) => app.slice(0, -'-agent'.length));
+  const agents = apps.filter((app) => app.endsWith('-agent')).map((app) => app.slice(0, -'-agent'.length));
   const manifest = {
     name: 'outpost',
     version: rootPkg.version,
@@ -226,11 +163,9 @@ function main() {
     arch: opts.arch,
     node: nodeVersion,
     lockfileSha256: lockHash,
-    apps: apps.map((ws) => basename(ws)),
+    apps,
     agents,
-    libs: [...libs].sort(),
   };
-  rmSync(join(out, 'package-lock.json'));
   writeFileSync(
     join(out, 'package.json'),
     `${JSON.stringify({ name: 'outpost-bundle', version: rootPkg.version, private: true, type: 'module' }, null, 2)}\n`,
@@ -248,9 +183,7 @@ function main() {
   );
 }
 
-try {
-  main();
-} catch (err) {
+main().catch((err) => {
   console.error(`bundle: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
-}
+});

@@ -6,21 +6,28 @@
 //   node tools/scripts/nats-config.mjs --node-id ID --out DIR [--port 4222] [--host 127.0.0.1]
 //        [--store-dir DIR] [--mode split|all-in-one] [--domain D]
 //        [--leaf-url URL ... --leaf-ca F --leaf-cert F --leaf-key F] [--provision [--url URL]]
+//        [--leaf-url URL ... --leaf-creds F [--leaf-ca F]]   (an operator-mode hub, docs/enrolment.md)
 //   node tools/scripts/nats-config.mjs --provision --out DIR [--url nats://127.0.0.1:4222]
-//   node tools/scripts/nats-config.mjs --provision --admin-seed FILE [--url nats://127.0.0.1:4222]
-//        (outpost-nats-provision.service: the seed comes from systemd's LoadCredential=)
+//   node tools/scripts/nats-config.mjs --provision --admin-seed FILE --node-id ID [--url nats://127.0.0.1:4222]
+//        (outpost-nats-provision.service: the seed comes from systemd's LoadCredential=, the node id from
+//        DIR/provision.env through EnvironmentFile=)
+//   --provision also takes [--buffer-max-bytes N] [--buffer-max-age SECONDS] (the agents' stream limits)
 //
-// Writes DIR/nats-server.conf and DIR/creds/<user>.nk (nkey seeds, mode 0400; existing seeds are kept,
-// so running it again is safe). --provision creates or updates the event stream and the KV buckets as
-// the admin user (DIR/creds/admin.nk) on a running server; agents never hold create rights.
+// Writes DIR/nats-server.conf, DIR/provision.env (OUTPOST_NODE_ID) and DIR/creds/<user>.nk (nkey seeds,
+// mode 0400; existing seeds are kept, so running it again is safe). --provision creates or updates, as
+// the admin user (DIR/creds/admin.nk) on a running server, every JetStream asset of the node with a
+// fixed configuration: the event stream, the KV buckets, the agents' streams (the observability offline
+// buffers) and the durable consumers of their KV watches. Agents never hold create or update rights.
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 
 const USAGE = `usage: nats-config.mjs --node-id ID --out DIR [--port 4222] [--host 127.0.0.1] [--store-dir DIR]
          [--mode split|all-in-one] [--domain D]
          [--leaf-url URL ... --leaf-ca FILE --leaf-cert FILE --leaf-key FILE] [--provision [--url URL]]
+         [--leaf-url URL ... --leaf-creds FILE [--leaf-ca FILE]]
        nats-config.mjs --provision --out DIR [--url nats://127.0.0.1:4222]
-       nats-config.mjs --provision --admin-seed FILE [--url nats://127.0.0.1:4222]`;
+       nats-config.mjs --provision --admin-seed FILE --node-id ID [--url nats://127.0.0.1:4222]
+       --provision also takes [--buffer-max-bytes N] [--buffer-max-age SECONDS]`;
 
 class UsageError extends Error {}
 
@@ -39,17 +46,34 @@ function options(argv) {
       'leaf-ca': { type: 'string' },
       'leaf-cert': { type: 'string' },
       'leaf-key': { type: 'string' },
+      'leaf-creds': { type: 'string' },
       provision: { type: 'boolean', default: false },
       'admin-seed': { type: 'string' },
       url: { type: 'string' },
+      'buffer-max-bytes': { type: 'string' },
+      'buffer-max-age': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
     allowPositionals: false,
   });
   if (values.help) return { help: true };
-  if (values['admin-seed'] && (!values.provision || values.out || values['node-id']))
+  if (values['admin-seed'] && (!values.provision || values.out))
     throw new UsageError('--admin-seed goes with --provision alone');
+  if (values['admin-seed'] && !values['node-id'])
+    throw new UsageError('--admin-seed needs --node-id (the node whose assets are provisioned)');
+  const limits = {};
+  for (const [flag, key, scale] of [
+    ['buffer-max-bytes', 'bufferMaxBytes', 1],
+    ['buffer-max-age', 'bufferMaxAgeMs', 1000],
+  ]) {
+    if (values[flag] === undefined) continue;
+    if (!values.provision) throw new UsageError(`--${flag} goes with --provision`);
+    const n = Number(values[flag]);
+    if (!Number.isSafeInteger(n) || n < 1)
+      throw new UsageError(`--${flag} ${values[flag]} is not a positive integer`);
+    limits[key] = n * scale;
+  }
   if (!values.out && !values['admin-seed']) throw new UsageError('--out is required');
   if (!values['node-id'] && !values.provision)
     throw new UsageError('--node-id is required (or --provision alone)');
@@ -61,18 +85,28 @@ function options(argv) {
   }
   const tlsParts = [values['leaf-ca'], values['leaf-cert'], values['leaf-key']];
   const tlsGiven = tlsParts.filter(Boolean).length;
-  if (tlsGiven !== 0 && tlsGiven !== 3)
-    throw new UsageError('--leaf-ca, --leaf-cert and --leaf-key go together');
+  const creds = values['leaf-creds'];
+  // With credentials (an operator-mode hub) the CA alone checks the hub; otherwise all three go together.
+  const caOnly = creds && tlsGiven === 1 && values['leaf-ca'];
+  if (tlsGiven !== 0 && tlsGiven !== 3 && !caOnly)
+    throw new UsageError(
+      '--leaf-ca, --leaf-cert and --leaf-key go together (or --leaf-creds with --leaf-ca)',
+    );
   const leafUrls = values['leaf-url'] ?? [];
-  if (tlsGiven === 3 && leafUrls.length === 0)
-    throw new UsageError('--leaf-ca/--leaf-cert/--leaf-key need --leaf-url');
+  if ((tlsGiven > 0 || creds) && leafUrls.length === 0)
+    throw new UsageError('--leaf-ca/--leaf-cert/--leaf-key/--leaf-creds need --leaf-url');
   const leaf =
     leafUrls.length === 0
       ? undefined
       : {
           urls: leafUrls,
           tls:
-            tlsGiven === 3 ? { caFile: tlsParts[0], certFile: tlsParts[1], keyFile: tlsParts[2] } : undefined,
+            tlsGiven === 3
+              ? { caFile: tlsParts[0], certFile: tlsParts[1], keyFile: tlsParts[2] }
+              : caOnly
+                ? { caFile: values['leaf-ca'] }
+                : undefined,
+          credentials: creds,
         };
   const localHost = values.host === '0.0.0.0' || values.host === '::' ? '127.0.0.1' : values.host;
   return {
@@ -86,6 +120,7 @@ function options(argv) {
     leaf,
     provision: values.provision,
     adminSeed: values['admin-seed'],
+    limits,
     url: values.url ?? `nats://${localHost}:${port}`,
   };
 }
@@ -102,8 +137,8 @@ async function main(argv) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const { writeNatsConfig, provisionAsAdmin } = await import('@outpost/nats-config');
-  if (opts.nodeId) {
+  const { writeNatsConfig, provisionAsAdmin, renderedNodeId } = await import('@outpost/nats-config');
+  if (opts.nodeId && opts.outDir) {
     const result = await writeNatsConfig(opts);
     process.stdout.write(`wrote ${result.configFile}\n`);
     for (const u of result.users) {
@@ -113,8 +148,14 @@ async function main(argv) {
     }
   }
   if (opts.provision) {
-    await provisionAsAdmin(opts.url, opts.adminSeed ?? join(opts.outDir, 'creds', 'admin.nk'));
-    process.stdout.write(`provisioned JetStream on ${opts.url} as admin\n`);
+    const nodeId = opts.nodeId ?? (await renderedNodeId(opts.outDir));
+    await provisionAsAdmin(
+      opts.url,
+      opts.adminSeed ?? join(opts.outDir, 'creds', 'admin.nk'),
+      nodeId,
+      opts.limits,
+    );
+    process.stdout.write(`provisioned JetStream of node ${nodeId} on ${opts.url} as admin\n`);
   }
   return 0;
 }

@@ -1,11 +1,13 @@
-// `npm start`: builds, then runs every agent in one process (apps/edge-node) on a simulated device in
-// OUTPOST_HOME (default ./.outpost), against NATS_URL if given, else a nats-server it starts itself on a
-// free loopback port with its JetStream store in OUTPOST_HOME. Ctrl-C drains the suite and stops both.
+// `npm start`: builds, then runs every agent in one process (apps/edge-node, packed as it ships, with the
+// units' Node flags) on a simulated device in OUTPOST_HOME (default ./.outpost), against NATS_URL if
+// given, else a nats-server it starts itself on a free loopback port with its JetStream store in
+// OUTPOST_HOME. Ctrl-C drains the suite and stops both.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { ensureNatsServer } from './ensure-system-tools.mjs';
+import { NODE_FLAGS, shippedMain, unitEnv } from './shipped.mjs';
 
 const root = resolve(new URL('../..', import.meta.url).pathname);
 const home = resolve(process.env.OUTPOST_HOME || join(root, '.outpost'));
@@ -65,6 +67,7 @@ async function main() {
   mkdirSync(home, { recursive: true });
   const natsUrl = process.env.NATS_URL || (await startNats());
   const env = {
+    ...unitEnv('edge-node', join(home, 'cache')),
     ...process.env,
     NATS_URL: natsUrl,
     OUTPOST_DEVICE: process.env.OUTPOST_DEVICE || 'simulated',
@@ -74,7 +77,7 @@ async function main() {
     OUTPOST_RUN_DIR: process.env.OUTPOST_RUN_DIR || join(home, 'run'),
     OUTPOST_BANNER: '1',
   };
-  const suite = spawn(process.execPath, [join(root, 'apps/edge-node/dist/main.js')], {
+  const suite = spawn(process.execPath, [...NODE_FLAGS, shippedMain(root, 'edge-node')], {
     env,
     stdio: 'inherit',
   });

@@ -27,6 +27,16 @@ const OPTIONS = {
   count: { type: 'string', short: 'n' },
   tz: { type: 'string' },
   group: { type: 'boolean', default: false },
+  selector: { type: 'string', short: 'l' },
+  token: { type: 'string' },
+  'token-file': { type: 'string' },
+  'node-id': { type: 'string' },
+  'hardware-id': { type: 'string' },
+  'key-file': { type: 'string' },
+  'creds-file': { type: 'string' },
+  force: { type: 'boolean', default: false },
+  reason: { type: 'string' },
+  ttl: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 type OptionName = keyof typeof OPTIONS;
@@ -52,8 +62,9 @@ const COMMANDS: CommandSpec[] = [
   {
     words: ['nodes'],
     args: [],
-    options: [],
-    summary: 'every node seen on the bus: health, version, slot, last heartbeat',
+    options: ['selector'],
+    summary:
+      'every node seen on the bus: health, version, slot, last heartbeat (on a hub: the fleet inventory [-l SELECTOR])',
     run: lazy(() => import('./commands/nodes.js'), 'nodesCommand'),
   },
   {
@@ -116,6 +127,84 @@ const COMMANDS: CommandSpec[] = [
     options: [],
     summary: 'free a rollout lease slot',
     run: lazy(() => import('./commands/leases.js'), 'breakLeaseCommand'),
+  },
+  {
+    words: ['rollout', 'create'],
+    args: [],
+    options: ['file'],
+    summary: 'declare a staged rollout on the hub (--file FILE: RolloutCreateRequest JSON)',
+    run: lazy(() => import('./commands/fleet.js'), 'rolloutCreateCommand'),
+  },
+  {
+    words: ['rollout', 'status'],
+    args: [['rollout', false]],
+    options: [],
+    summary: 'a rollout on the hub: state, batch, every target node',
+    run: lazy(() => import('./commands/fleet.js'), 'rolloutStatusCommand'),
+  },
+  {
+    words: ['rollout', 'list'],
+    args: [],
+    options: [],
+    summary: 'every rollout on the hub, newest first',
+    run: lazy(() => import('./commands/fleet.js'), 'rolloutListCommand'),
+  },
+  {
+    words: ['rollout', 'pause'],
+    args: [['rollout', false]],
+    options: [],
+    summary: 'stop assigning nodes',
+    run: lazy(() => import('./commands/fleet.js'), 'rolloutPauseCommand'),
+  },
+  {
+    words: ['rollout', 'resume'],
+    args: [['rollout', false]],
+    options: [],
+    summary: "assign nodes again (accepts the current batch's failures so far)",
+    run: lazy(() => import('./commands/fleet.js'), 'rolloutResumeCommand'),
+  },
+  {
+    words: ['rollout', 'abort'],
+    args: [['rollout', false]],
+    options: [],
+    summary: 'stop the rollout for good (assigned nodes keep their desired update)',
+    run: lazy(() => import('./commands/fleet.js'), 'rolloutAbortCommand'),
+  },
+  {
+    words: ['enrol'],
+    args: [],
+    options: ['token', 'token-file', 'node-id', 'hardware-id', 'key-file', 'creds-file'],
+    summary:
+      'on a node: join the hub with a one-time token (--token T --node-id ID; -s hub --creds enrol.creds)',
+    run: lazy(() => import('./commands/enrol.js'), 'enrolCommand'),
+  },
+  {
+    words: ['enrol', 'renew'],
+    args: [],
+    options: ['node-id', 'key-file', 'creds-file', 'force'],
+    summary: "on a node: new credentials for the node's key when 2/3 of their lifetime passed [--force]",
+    run: lazy(() => import('./commands/enrol.js'), 'enrolRenewCommand'),
+  },
+  {
+    words: ['enrol', 'token'],
+    args: [['node|-', false]],
+    options: ['hardware-id', 'ttl'],
+    summary: 'on the hub: a one-time enrolment token for a node id (- for any new id) [--ttl S]',
+    run: lazy(() => import('./commands/enrol.js'), 'enrolTokenCommand'),
+  },
+  {
+    words: ['enrol', 'revoke'],
+    args: [['node', false]],
+    options: ['reason'],
+    summary: "on the hub: revoke a node's credentials; its leaf is cut off [--reason TEXT]",
+    run: lazy(() => import('./commands/enrol.js'), 'enrolRevokeCommand'),
+  },
+  {
+    words: ['enrol', 'list'],
+    args: [],
+    options: [],
+    summary: 'on the hub: every enrolled node, its state, key and credentials expiry',
+    run: lazy(() => import('./commands/enrol.js'), 'enrolListCommand'),
   },
   {
     words: ['watch'],
@@ -228,6 +317,16 @@ export async function run(argv: string[], io: Io, signal: AbortSignal): Promise<
       count: positiveInt('count', values.count, 1),
       tz: values.tz,
       group: values.group,
+      selector: values.selector,
+      token: values.token,
+      tokenFile: values['token-file'],
+      nodeId: values['node-id'],
+      hardwareId: values['hardware-id'],
+      keyFile: values['key-file'],
+      credsFile: values['creds-file'],
+      force: values.force,
+      reason: values.reason,
+      ttlSeconds: positiveInt('ttl', values.ttl, 1),
     };
     const timeoutMs = positiveInt('timeout', values.timeout, 1) ?? 3000;
     const target = resolveTarget(

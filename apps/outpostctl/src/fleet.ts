@@ -4,7 +4,7 @@
  * heartbeat of a node), the micro services answering $SRV.INFO (who is alive now) and the agents'
  * commands (through BusClient, typed by the catalog). Every value is decoded strictly by its contract.
  */
-import type { DescMessage, MessageShape } from '@bufbuild/protobuf';
+import type { DescMessage, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -16,6 +16,8 @@ import {
   ErrorCode,
   EVENT_STREAM,
   HeartbeatSchema,
+  HUB_DOMAIN,
+  type KV_FLEET_LEASES,
   isAgentId,
   type KV_DESIRED,
   KV_STATUS,
@@ -57,7 +59,7 @@ export class Fleet {
   }
 
   /** A bucket; a missing one means no Outpost agent ever ran against this server. */
-  kv(bucket: typeof KV_STATUS | typeof KV_DESIRED): Promise<KV> {
+  kv(bucket: typeof KV_STATUS | typeof KV_DESIRED | typeof KV_FLEET_LEASES): Promise<KV> {
     let kv = this.kvs.get(bucket);
     if (!kv) {
       kv = new Kvm(this.nc).open(bucket).catch((err: unknown) => {
@@ -68,7 +70,10 @@ export class Fleet {
     return kv;
   }
 
-  async keys(bucket: typeof KV_STATUS | typeof KV_DESIRED, filter: string): Promise<string[]> {
+  async keys(
+    bucket: typeof KV_STATUS | typeof KV_DESIRED | typeof KV_FLEET_LEASES,
+    filter: string,
+  ): Promise<string[]> {
     const kv = await this.kv(bucket);
     // A Set: keys() lists through a consumer that also delivers keys written while it lists, so a
     // status key updated meanwhile would come twice.
@@ -89,7 +94,10 @@ export class Fleet {
     return [...out].sort();
   }
 
-  async entry(bucket: typeof KV_STATUS | typeof KV_DESIRED, key: string): Promise<KvEntry | undefined> {
+  async entry(
+    bucket: typeof KV_STATUS | typeof KV_DESIRED | typeof KV_FLEET_LEASES,
+    key: string,
+  ): Promise<KvEntry | undefined> {
     const entry = await (await this.kv(bucket)).get(key);
     return entry && entry.operation === 'PUT' ? entry : undefined;
   }
@@ -196,12 +204,26 @@ export class Fleet {
     return out.sort((a, b) => a.nodeId.localeCompare(b.nodeId) || a.name.localeCompare(b.name));
   }
 
+  /** Whether this is a hub: its fleet service (node id "hub") answers discovery. */
+  async isHub(): Promise<boolean> {
+    return this.isLive(HUB_DOMAIN, 'fleet');
+  }
+
   /** Whether the agent of a node answers discovery now (a command to it can be answered). */
   async isLive(nodeId: string, agent: string): Promise<boolean> {
     return (await this.liveServices()).some((s) => s.nodeId === nodeId && s.agent === agent);
   }
 
   /** A command when its agent is alive, else undefined (the caller falls back to the KV copy). */
+  /** A command with a body, to a node's agent or a hub service (nodeId "hub"); a typed error throws. */
+  request<D extends CommandDef>(
+    def: D,
+    body: MessageInitShape<D['request']>,
+    nodeId: string,
+  ): Promise<MessageShape<D['reply']>> {
+    return this.client.request(def, body, { nodeId });
+  }
+
   async ask<D extends CommandDef>(def: D, nodeId: string): Promise<MessageShape<D['reply']> | undefined> {
     if (!(await this.isLive(nodeId, def.agent))) return undefined;
     try {

@@ -19,20 +19,23 @@ import {
   provisionJetStream,
   type BusStores,
 } from '@outpost/bus';
-import { inboxPrefixOf, natsUserOf } from '@outpost/contracts';
+import { inboxPrefixOf, natsUserOf, type ServiceId } from '@outpost/contracts';
 import { LinuxDevice, SimulatedDevice, type Device } from '@outpost/device';
 import type { AgentDefinition } from './agent-definition.js';
 import { commonSettings } from './config/common.settings.js';
 import { loadConfig } from './config/load.js';
-import { readNkeySeed, resolveNkeyFile } from './config/nats-credentials.js';
+import { readCredsFile, readNkeySeed, resolveNkeyFile } from './config/nats-credentials.js';
 import { resolvePaths } from './config/paths.js';
-import { ConfigError } from './config/settings.js';
+import { ConfigError, type SettingsSpec } from './config/settings.js';
 import { resolveNodeIdentity } from './identity/node-identity.js';
 import { JsonLogger } from './logging/json-logger.js';
 import { RuntimeModule, type AgentContext, type CommonSettings } from './runtime.module.js';
 import { StatusReporter } from './status/status-reporter.js';
 import { SystemdNotifier } from './systemd/notifier.js';
 import { OUTPOST_VERSION } from './version.js';
+
+/** A node agent's or a hub service's definition: the runtime starts either. */
+type AnyDefinition = AgentDefinition<SettingsSpec, ServiceId>;
 
 export interface SuiteOptions {
   /** Environment to read settings from (default process.env). */
@@ -43,7 +46,7 @@ export interface SuiteOptions {
 }
 
 export interface RunningAgent {
-  readonly definition: AgentDefinition;
+  readonly definition: AnyDefinition;
   readonly app: INestMicroservice;
   readonly server: OutpostNatsServer;
   readonly status: StatusReporter;
@@ -82,7 +85,7 @@ export class RunningSuite {
 }
 
 export async function startSuite(
-  definitions: readonly AgentDefinition[],
+  definitions: readonly AnyDefinition[],
   options: SuiteOptions = {},
 ): Promise<RunningSuite> {
   if (definitions.length === 0) throw new ConfigError('no agent to start');
@@ -96,6 +99,7 @@ export async function startSuite(
 
   const nkeyFile = resolveNkeyFile(common.natsNkeyFile, env);
   const nkeySeed = nkeyFile ? await readNkeySeed(nkeyFile) : undefined;
+  const creds = common.natsCredsFile ? await readCredsFile(common.natsCredsFile) : undefined;
   const natsUser = natsUserOf(definitions.map((d) => d.agent));
 
   const device = await openDevice(common, paths.stateDir);
@@ -104,7 +108,11 @@ export async function startSuite(
   const identity = await resolveNodeIdentity(device, paths.stateDir, common.nodeId, baseLogger);
   const nodeId = identity.nodeId;
   const logger = baseLogger.with({ node: nodeId });
-  const auth = nkeyFile ? `as NATS user ${natsUser} (nkey ${nkeyFile})` : 'without an nkey';
+  const auth = creds
+    ? `with the credentials in ${common.natsCredsFile}`
+    : nkeyFile
+      ? `as NATS user ${natsUser} (nkey ${nkeyFile})`
+      : 'without an nkey';
   logger.log(`node ${nodeId} (${device.kind} device), connecting to ${common.natsUrl} ${auth}`, 'Runtime');
 
   const connection = await connectBus(
@@ -114,6 +122,7 @@ export async function startSuite(
       user: common.natsUser || undefined,
       pass: common.natsPassword || undefined,
       nkeySeed,
+      creds,
       inboxPrefix: inboxPrefixOf(natsUser),
     },
     logger,
@@ -122,23 +131,34 @@ export async function startSuite(
   try {
     // With NATS users, JetStream is provisioned at install time and the agents only bind; a development
     // server without users is provisioned by whoever starts first, as before.
-    const anonymous = !nkeySeed && !common.natsUser;
-    const stores = anonymous ? await provisionJetStream(connection) : await openStores(connection);
+    const anonymous = !nkeySeed && !creds && !common.natsUser;
+    // The agents' streams are theirs to create there (several simulated nodes may share the server).
+    // A hub service (definition.hub) creates no node event stream on the hub.
+    const onHub = definitions.every((d) => d.hub === true);
+    if (anonymous) await provisionJetStream(connection, { nodeId, agentStreams: false, events: !onHub });
+    const stores = await openStores(connection, anonymous ? 'agents' : 'install');
     const client = new BusClient(connection, { nodeId, defaultTimeoutMs: common.requestTimeoutMs });
-    for (const [i, definition] of definitions.entries()) {
-      const context: AgentContext = {
-        nodeId,
-        agent: definition.agent,
-        version: OUTPOST_VERSION,
-        instanceId: randomUUID(),
-        startedAt: new Date(),
-        identity,
-        paths,
-        device,
-        common,
-      };
-      started.push(await startAgent(definition, context, settings[i], client, stores, logger, connection));
-    }
+    // Side by side, not one after the other: while one agent waits on the bus or the disk (a first
+    // hardware scan, KV reads), the others build their Nest apps (docs/performance.md, start-up).
+    const results = await Promise.allSettled(
+      definitions.map((definition, i) => {
+        const context: AgentContext = {
+          nodeId,
+          agent: definition.agent,
+          version: OUTPOST_VERSION,
+          instanceId: randomUUID(),
+          startedAt: new Date(),
+          identity,
+          paths,
+          device,
+          common,
+        };
+        return startAgent(definition, context, settings[i], client, stores, logger, connection);
+      }),
+    );
+    for (const r of results) if (r.status === 'fulfilled') started.push(r.value);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   } catch (err) {
     await Promise.all(started.map((a) => a.status.stopping('start failed')));
     await Promise.all(started.map((a) => a.app.close().catch(() => undefined)));
@@ -149,7 +169,7 @@ export async function startSuite(
 }
 
 async function startAgent(
-  definition: AgentDefinition,
+  definition: AnyDefinition,
   context: AgentContext,
   settings: unknown,
   client: BusClient,
@@ -198,7 +218,7 @@ async function startAgent(
 }
 
 function agentRootModule(
-  definition: AgentDefinition,
+  definition: AnyDefinition,
   providers: Parameters<typeof RuntimeModule.forAgent>[0],
 ): DynamicModule {
   // One root module class per agent instance, so several agents can share a process.
@@ -212,7 +232,7 @@ function agentRootModule(
 const START_ATTEMPTS = 5;
 
 async function startWithRetries(
-  definitions: readonly AgentDefinition[],
+  definitions: readonly AnyDefinition[],
   options: MainOptions,
   logger: JsonLogger,
 ): Promise<RunningSuite | number> {
@@ -278,7 +298,7 @@ export interface MainOptions extends SuiteOptions {
  * process.exit, so the library itself never ends the process.
  */
 export async function runMain(
-  definitions: readonly AgentDefinition[],
+  definitions: readonly AnyDefinition[],
   options: MainOptions = {},
 ): Promise<number> {
   const env = options.env ?? process.env;

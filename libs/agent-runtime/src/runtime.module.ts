@@ -8,7 +8,7 @@
  *   AGENT_LOGGER    the agent's JSON logger (with agent and node fields)
  */
 import { Module, type DynamicModule, type LoggerService } from '@nestjs/common';
-import type { NodeIdentity, AgentId } from '@outpost/contracts';
+import type { NodeIdentity, ServiceId } from '@outpost/contracts';
 import { BusClient, type BusStores } from '@outpost/bus';
 import type { Device } from '@outpost/device';
 import type { OutpostPaths } from './config/paths.js';
@@ -25,7 +25,7 @@ export type CommonSettings = SettingsOf<typeof commonSettings>;
 
 export interface AgentContext {
   nodeId: string;
-  agent: AgentId;
+  agent: ServiceId;
   version: string;
   instanceId: string;
   startedAt: Date;

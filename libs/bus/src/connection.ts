@@ -6,6 +6,7 @@
 import { connect } from '@nats-io/transport-node';
 import {
   errors as natsErrors,
+  credsAuthenticator,
   nkeyAuthenticator,
   type ConnectionOptions,
   type NatsConnection,
@@ -21,6 +22,8 @@ export interface BusConnectionOptions {
   token?: string;
   /** NATS user nkey seed (the content of a .nk file): authenticates as that user. */
   nkeySeed?: Uint8Array;
+  /** A .creds file's content (user JWT + seed), for a server in operator mode; wins over nkeySeed. */
+  creds?: Uint8Array;
   /** Prefix of this connection's reply subjects, e.g. _INBOX.<user>, so permissions can allow them narrowly. */
   inboxPrefix?: string;
   /** Delay between reconnect attempts, ms (default 250: a local server is back within seconds). */
@@ -42,7 +45,11 @@ export async function connectBus(options: BusConnectionOptions, logger?: BusLogg
     user: options.user,
     pass: options.pass,
     token: options.token,
-    authenticator: options.nkeySeed ? nkeyAuthenticator(options.nkeySeed) : undefined,
+    authenticator: options.creds
+      ? credsAuthenticator(options.creds)
+      : options.nkeySeed
+        ? nkeyAuthenticator(options.nkeySeed)
+        : undefined,
     inboxPrefix: options.inboxPrefix,
     maxReconnectAttempts: -1,
     reconnectTimeWait: options.reconnectTimeWaitMs ?? 250,

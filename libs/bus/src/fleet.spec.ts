@@ -27,7 +27,7 @@ describe('fleet (hub side)', () => {
     });
     hubNc = await connectTo(hub);
     leafNc = await connectTo(leaf);
-    await provisionJetStream(leafNc); // what the node's agents do at start, on their local server
+    await provisionJetStream(leafNc, { nodeId: 'n1' }); // what the node's agents do at start, on their local server
   });
 
   afterAll(async () => {
@@ -68,7 +68,7 @@ describe('fleet (hub side)', () => {
   it('writes a node KV from the hub through the node domain', async () => {
     const desired = await nodeKvm(hubNc, 'n1').open(KV_DESIRED);
     await desired.put('n1.telemetry', '{"entries":[]}');
-    const local = await (await provisionJetStream(leafNc)).desired.get('n1.telemetry');
+    const local = await (await provisionJetStream(leafNc, { nodeId: 'n1' })).desired.get('n1.telemetry');
     expect(local?.string()).toBe('{"entries":[]}');
   });
 

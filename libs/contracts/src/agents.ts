@@ -10,6 +10,7 @@ export const AGENT_IDS = [
   'observability',
   'update',
   'orchestrator',
+  'fleet',
 ] as const;
 
 export type AgentId = (typeof AGENT_IDS)[number];
@@ -17,3 +18,18 @@ export type AgentId = (typeof AGENT_IDS)[number];
 export function isAgentId(value: string): value is AgentId {
   return (AGENT_IDS as readonly string[]).includes(value);
 }
+
+/** Services that run on the hub, not on a node (edge-node does not run them): their node id is "hub". */
+export const HUB_AGENT_IDS: readonly AgentId[] = ['fleet'];
+
+/**
+ * Services that run on a fleet hub rather than on a node. They use the same subject scheme with the
+ * hub's domain as node id (edge.hub.<service>.cmd.<verb>) and the same catalog, transport and runtime,
+ * but are not part of a node's suite (edge-node, the node's NATS users and permission table).
+ */
+export const HUB_SERVICE_IDS = ['enrolment'] as const;
+
+export type HubServiceId = (typeof HUB_SERVICE_IDS)[number];
+
+/** Whatever owns a room of the subject scheme: a node's agent or a hub service. */
+export type ServiceId = AgentId | HubServiceId;

@@ -5,13 +5,13 @@
  * shapes live in one place and cannot drift between agents.
  */
 import type { DescMessage } from '@bufbuild/protobuf';
-import type { AgentId } from './agents.js';
+import type { AgentId, ServiceId } from './agents.js';
 import { AgentStatusSchema } from './gen/outpost/common/v1/status_pb.js';
 import { cmdSubject, evtSubject, statusSubject } from './subjects.js';
 
 export interface CommandDef<Req extends DescMessage = DescMessage, Rep extends DescMessage = DescMessage> {
   readonly kind: 'cmd';
-  readonly agent: AgentId;
+  readonly agent: ServiceId;
   readonly name: string;
   /** The Nest pattern: `<agent>.cmd.<verb>`; the transport prefixes edge.<nodeId>. */
   readonly pattern: string;
@@ -23,7 +23,7 @@ export interface CommandDef<Req extends DescMessage = DescMessage, Rep extends D
 
 export interface EventDef<M extends DescMessage = DescMessage> {
   readonly kind: 'evt';
-  readonly agent: AgentId;
+  readonly agent: ServiceId;
   readonly name: string;
   readonly pattern: string;
   readonly schema: M;
@@ -32,7 +32,7 @@ export interface EventDef<M extends DescMessage = DescMessage> {
 }
 
 export function command<Req extends DescMessage, Rep extends DescMessage>(
-  agent: AgentId,
+  agent: ServiceId,
   name: string,
   request: Req,
   reply: Rep,
@@ -52,7 +52,7 @@ export function command<Req extends DescMessage, Rep extends DescMessage>(
 }
 
 export function event<M extends DescMessage>(
-  agent: AgentId,
+  agent: ServiceId,
   name: string,
   schema: M,
   description: string,
@@ -72,11 +72,11 @@ export function event<M extends DescMessage>(
 /** Every agent's status subject carries an AgentStatus. */
 export const StatusApi = {
   schema: AgentStatusSchema,
-  subject: (nodeId: string, agent: AgentId) => statusSubject(nodeId, agent),
+  subject: (nodeId: string, agent: ServiceId) => statusSubject(nodeId, agent),
 } as const;
 
-export interface AgentApi {
-  readonly agent: AgentId;
+export interface AgentApi<Id extends ServiceId = AgentId> {
+  readonly agent: Id;
   readonly cmd: Readonly<Record<string, CommandDef>>;
   readonly evt: Readonly<Record<string, EventDef>>;
 }

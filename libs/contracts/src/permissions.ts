@@ -8,8 +8,15 @@
  * A row adds only what crosses into another agent's room or into shared KV keys. Key templates use
  * `{node}` for the node id and may use NATS wildcards (`*`, `>`).
  */
-import type { AgentId } from './agents.js';
-import { KV_DESIRED, KV_STATUS, OBS_BUFFER_SINKS, obsBufferNames } from './storage.js';
+import type { AgentId, ServiceId } from './agents.js';
+import {
+  HUB_DOMAIN,
+  KV_DESIRED,
+  KV_FLEET_LEASES,
+  KV_STATUS,
+  OBS_BUFFER_SINKS,
+  obsBufferNames,
+} from './storage.js';
 
 /** A catalog pattern of another agent: `<agent>.cmd.<verb>` or `<agent>.evt.<name>`. */
 export type CommandPattern = `${AgentId}.cmd.${string}`;
@@ -20,18 +27,25 @@ export const ALL_STATUSES = '*.status';
 export type KvAccess = 'read' | 'write' | 'watch';
 
 export interface KvGrant {
-  readonly bucket: typeof KV_DESIRED | typeof KV_STATUS;
+  readonly bucket: typeof KV_DESIRED | typeof KV_STATUS | typeof KV_FLEET_LEASES;
+  /** The JetStream domain of the bucket when it is not the node's own (the hub's: reached through the leaf). */
+  readonly domain?: string;
   /** Key template: `{node}` stands for the node id; NATS wildcards allowed. */
   readonly key: string;
-  /** read: get by key; write: put/create/update/delete; watch: watch or list keys (an ordered consumer). */
+  /**
+   * read: get by key; write: put/create/update/delete; watch: follow the key's changes through a durable
+   * pull consumer the admin provisions (kvWatchConsumer; the key must be literal), after a read of its
+   * current value.
+   */
   readonly access: readonly KvAccess[];
 }
 
 /**
- * JetStream streams an agent owns and manages itself (create, update its limits, read and delete
- * messages) — e.g. the observability agent's offline buffers. `stream` is an exact name (NATS subject
- * wildcards are whole tokens, so a name prefix cannot be granted); `subject` (with `{node}`) is what the
- * agent publishes into it.
+ * A JetStream stream an agent writes and reads, e.g. the observability agent's offline buffers. The
+ * provisioning step creates it at install time as the admin, with a fixed configuration (@outpost/bus
+ * provisionJetStream); the agent publishes into `subject` (with `{node}`), reads its state and messages
+ * and deletes messages, but can neither create nor update it: a stream whose configuration the agent
+ * chose could republish, source or mirror into any subject of the node.
  */
 export interface StreamGrant {
   readonly stream: string;
@@ -45,7 +59,7 @@ export interface AgentGrants {
   readonly listens: readonly (EventPattern | typeof ALL_STATUSES)[];
   /** KV keys beyond its own status key. */
   readonly kv: readonly KvGrant[];
-  /** Streams it owns (none when absent). */
+  /** Provisioned streams it writes and reads (none when absent). */
   readonly streams?: readonly StreamGrant[];
 }
 
@@ -55,7 +69,8 @@ export const AGENT_PERMISSIONS: Readonly<Record<AgentId, AgentGrants>> = {
     // Node health aggregates the liveness of every agent: their status subjects and KV status keys.
     listens: [ALL_STATUSES],
     kv: [
-      { bucket: KV_STATUS, key: '{node}.*', access: ['read', 'watch'] },
+      // At start it reads what every agent said last (one get per known agent); live, it listens.
+      { bucket: KV_STATUS, key: '{node}.*', access: ['read'] },
       { bucket: KV_STATUS, key: '{node}.node.health', access: ['write'] },
       { bucket: KV_STATUS, key: '{node}.node.identity', access: ['write'] },
     ],
@@ -95,6 +110,8 @@ export const AGENT_PERMISSIONS: Readonly<Record<AgentId, AgentGrants>> = {
       { bucket: KV_STATUS, key: '{node}.orchestrator.history', access: ['write'] },
       // Fleet rollout leases are shared by the orchestrators of a group: compare-and-set on rollout.<group>.lease-<n>.
       { bucket: KV_STATUS, key: 'rollout.*.*', access: ['read', 'write'] },
+      // The same leases in the hub's fleet_leases (setting leaseDomain: "hub"), so the limit holds across leaf nodes.
+      { bucket: KV_FLEET_LEASES, domain: HUB_DOMAIN, key: 'rollout.*.*', access: ['read', 'write'] },
     ],
   },
   telemetry: {
@@ -111,9 +128,19 @@ export const AGENT_PERMISSIONS: Readonly<Record<AgentId, AgentGrants>> = {
     // events) and reports every apply back, which may roll the configuration back.
     calls: ['telemetry.cmd.report-apply'],
     listens: [],
-    kv: [{ bucket: KV_STATUS, key: '{node}.telemetry.effective', access: ['read', 'watch'] }],
-    // Offline buffers while an exporter is away (storage.ts obsBufferNames).
+    kv: [{ bucket: KV_STATUS, key: '{node}.telemetry.effective', access: ['watch'] }],
+    // Offline buffers while an exporter is away (storage.ts obsBufferNames): one per pushed exporter
+    // kind, all provisioned at install whether or not that exporter is configured.
     streams: OBS_BUFFER_SINKS.map((sink) => obsBufferNames('{node}', sink)),
+  },
+  // The hub's fleet service (node id "hub"): it reads every node's heartbeats and orchestrator states
+  // from the hub's FLEET_EVENTS and writes each chosen node's desired update into that node's own domain
+  // ($JS.<node>.API). The hub template has no users, so on a hub this row documents what a hub with
+  // accounts must grant it (docs/agents/fleet.md).
+  fleet: {
+    calls: [],
+    listens: ['node.evt.heartbeat', 'orchestrator.evt.state'],
+    kv: [{ bucket: KV_DESIRED, domain: '*', key: '*.update', access: ['write'] }],
   },
   // @outpost-generator:permissions
 };
@@ -124,7 +151,7 @@ export const EDGE_NODE_USER = 'edge-node';
 export const ADMIN_USER = 'admin';
 
 /** The NATS user a process runs as: the agent's id alone, edge-node for several agents in one process. */
-export function natsUserOf(agents: readonly AgentId[]): string {
+export function natsUserOf(agents: readonly ServiceId[]): string {
   return agents.length === 1 ? agents[0] : EDGE_NODE_USER;
 }
 

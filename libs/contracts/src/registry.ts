@@ -1,5 +1,5 @@
 /** The catalog of the whole suite: every agent's API, and the lookup the transport uses. */
-import type { AgentId } from './agents.js';
+import type { AgentId, HubServiceId, ServiceId } from './agents.js';
 import type { AgentApi, CommandDef, EventDef } from './catalog.js';
 import { ClusterApi } from './apis/cluster.api.js';
 import { HardwareApi } from './apis/hardware.api.js';
@@ -8,6 +8,8 @@ import { UpdateApi } from './apis/update.api.js';
 import { OrchestratorApi } from './apis/orchestrator.api.js';
 import { TelemetryApi } from './apis/telemetry.api.js';
 import { ObservabilityApi } from './apis/observability.api.js';
+import { FleetApi } from './apis/fleet.api.js';
+import { EnrolmentApi } from './apis/enrolment.api.js';
 
 /** Every agent API of the suite, by agent id. Each agent's entries live in apis/<agent>.api.ts. */
 export const CATALOG: Partial<Record<AgentId, AgentApi>> = {
@@ -18,10 +20,16 @@ export const CATALOG: Partial<Record<AgentId, AgentApi>> = {
   orchestrator: OrchestratorApi,
   telemetry: TelemetryApi,
   observability: ObservabilityApi,
+  fleet: FleetApi,
+};
+
+/** The services of a fleet hub (edge.hub.<service>...), apart from the node's suite. */
+export const HUB_CATALOG: Record<HubServiceId, AgentApi<HubServiceId>> = {
+  enrolment: EnrolmentApi,
 };
 
 const byPattern = new Map<string, CommandDef | EventDef>();
-for (const api of Object.values(CATALOG)) {
+for (const api of [...Object.values(CATALOG), ...Object.values(HUB_CATALOG)] as AgentApi<ServiceId>[]) {
   for (const def of [...Object.values(api.cmd), ...Object.values(api.evt)]) byPattern.set(def.pattern, def);
 }
 

@@ -9,7 +9,7 @@
  *                 <nodeId>.update.state    latest UpdateStatus of the platform-update agent
  *                 <nodeId>.telemetry.effective  effective TelemetryConfig of the telemetry agent
  */
-import type { AgentId } from './agents.js';
+import type { ServiceId } from './agents.js';
 import { assertToken, wildcards } from './subjects.js';
 
 export const EVENT_STREAM = 'EDGE_EVENTS';
@@ -26,11 +26,27 @@ export const FLEET_EVENT_STREAM = 'FLEET_EVENTS';
 /** The JetStream API prefix of a node's domain as seen from the hub ($JS.<nodeId>.API). */
 export const nodeDomainApi = (nodeId: string) => `$JS.${assertToken('node id', nodeId)}.API`;
 
+/**
+ * Hub buckets (domain HUB_DOMAIN) of the fleet service: its rollouts and label overrides
+ * (fleet_state: rollout.<id>, labels.<nodeId>), and the rollout leases every node's orchestrator takes
+ * through its leaf link when its leaseDomain setting names the hub (fleet_leases: rollout.<group>.lease-<n>).
+ */
+export const KV_FLEET_STATE = 'fleet_state';
+export const KV_FLEET_LEASES = 'fleet_leases';
+export const fleetKeys = {
+  rollout: (id: string) => `rollout.${assertToken('rollout id', id)}`,
+  labels: (nodeId: string) => `labels.${assertToken('node id', nodeId)}`,
+} as const;
+
+/** The enrolment service's records on the hub (domain hub): tokens by token id, nodes by node id. */
+export const KV_ENROLMENT_TOKENS = 'enrolment_tokens';
+export const KV_ENROLMENT_NODES = 'enrolment_nodes';
+
 export const KV_DESIRED = 'edge_desired';
 export const KV_STATUS = 'edge_status';
 
 export const kvKeys = {
-  status: (nodeId: string, agent: AgentId) => `${assertToken('node id', nodeId)}.${agent}`,
+  status: (nodeId: string, agent: ServiceId) => `${assertToken('node id', nodeId)}.${agent}`,
   nodeHealth: (nodeId: string) => `${assertToken('node id', nodeId)}.node.health`,
   nodeIdentity: (nodeId: string) => `${assertToken('node id', nodeId)}.node.identity`,
   desired: (nodeId: string, area: string) => `${assertToken('node id', nodeId)}.${assertToken('area', area)}`,
@@ -54,6 +70,19 @@ export const kvKeys = {
   /** The telemetry agent's effective configuration (edge_status): TelemetryConfig. */
   telemetryEffective: (nodeId: string) => `${assertToken('node id', nodeId)}.telemetry.effective`,
 } as const;
+
+/**
+ * The durable pull consumer through which `agent` of node `nodeId` follows one KV key:
+ * `kvw_<node>_<agent>_<key>` with the key's dots as dashes (the node is in the name even for a
+ * fleet-wide key, so nodes sharing a development server never share a consumer). The admin creates it
+ * at install time with a fixed configuration (filter on the key, no deliver subject); the agent only
+ * fetches from it ($JS.API.CONSUMER.MSG.NEXT) and acks, so it never chooses where JetStream delivers.
+ * Node, agent and key tokens are subject tokens: the name has no '.', '*' or '>'.
+ */
+export function kvWatchConsumer(nodeId: string, agent: ServiceId, key: string): string {
+  const tokens = key.split('.').map((t) => assertToken('watched KV key token', t));
+  return `kvw_${assertToken('node id', nodeId)}_${agent}_${tokens.join('-')}`;
+}
 
 /**
  * The observability agent's offline buffers: one JetStream stream per exporter, named

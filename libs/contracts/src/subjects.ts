@@ -5,7 +5,7 @@
  *   edge.<nodeId>.<agent>.evt.<name>   events (captured by the JetStream event stream)
  *   edge.<nodeId>.<agent>.status       agent status (core NATS, latest copy in KV edge_status)
  */
-import type { AgentId } from './agents.js';
+import type { ServiceId } from './agents.js';
 import { ContractError } from './errors.js';
 import { ErrorCode } from './gen/outpost/common/v1/error_pb.js';
 
@@ -26,15 +26,15 @@ export function assertToken(kind: string, value: string): string {
 
 export type SubjectKind = 'cmd' | 'evt';
 
-export function cmdSubject(nodeId: string, agent: AgentId, verb: string): string {
+export function cmdSubject(nodeId: string, agent: ServiceId, verb: string): string {
   return `${SUBJECT_ROOT}.${assertToken('node id', nodeId)}.${agent}.cmd.${assertToken('verb', verb)}`;
 }
 
-export function evtSubject(nodeId: string, agent: AgentId, name: string): string {
+export function evtSubject(nodeId: string, agent: ServiceId, name: string): string {
   return `${SUBJECT_ROOT}.${assertToken('node id', nodeId)}.${agent}.evt.${assertToken('event', name)}`;
 }
 
-export function statusSubject(nodeId: string, agent: AgentId): string {
+export function statusSubject(nodeId: string, agent: ServiceId): string {
   return `${SUBJECT_ROOT}.${assertToken('node id', nodeId)}.${agent}.status`;
 }
 

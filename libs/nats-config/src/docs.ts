@@ -20,10 +20,12 @@ export function renderPermissionsTable(table: PermissionTable = AGENT_PERMISSION
       const kv =
         [
           ...g.kv.map(
-            (k) => `${code(k.bucket)} ${code(k.key.replaceAll('{node}', '<node>'))} ${k.access.join(', ')}`,
+            (k) =>
+              `${code(k.bucket)}${k.domain ? ` (domain ${k.domain})` : ''} ${code(k.key.replaceAll('{node}', '<node>'))} ${k.access.join(', ')}`,
           ),
           ...(g.streams ?? []).map(
-            (st) => `stream ${code(st.stream)} on ${code(st.subject.replaceAll('{node}', '<node>'))} (own)`,
+            (st) =>
+              `stream ${code(st.stream)} on ${code(st.subject.replaceAll('{node}', '<node>'))} (provisioned; publish, read, delete)`,
           ),
         ].join('<br>') || none;
       return `| ${code(agent)} | ${calls} | ${listens} | ${kv} |`;

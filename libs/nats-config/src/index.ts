@@ -5,3 +5,4 @@ export * from './seeds.js';
 export * from './write-config.js';
 export * from './provision.js';
 export * from './docs.js';
+export * from './hub-accounts.js';

@@ -1,7 +1,8 @@
 /**
  * Rendering a node's nats-server configuration: the users and their permissions from the table, seeds
  * kept across runs with mode 0400, and every variant (split, all-in-one, JetStream domain, a leaf
- * remote over TLS with certificates made by openssl here) accepted by the real `nats-server -t`.
+ * remote over TLS with certificates made by openssl here, one with enrolment credentials) accepted by
+ * the real `nats-server -t`.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
@@ -100,18 +101,35 @@ describe('nats-config', () => {
     );
     const all = [...p.publish.allow, ...p.subscribe.allow];
     expect(all.some((s) => s.startsWith('edge.>') || s.includes('.update.') || s === '>')).toBe(false);
-    expect(all.some((s) => s.includes('CREATE') && !s.includes('CONSUMER.CREATE'))).toBe(false);
+    expect(all.some((s) => /CREATE|UPDATE/.test(s))).toBe(false);
 
     const o = permissionsFor('n1', 'orchestrator', ['orchestrator']);
     expect(o.publish.allow).toEqual(
       expect.arrayContaining([
         'edge.n1.update.cmd.install',
-        '$JS.API.CONSUMER.CREATE.KV_edge_desired.*.$KV.edge_desired.n1.update',
+        '$JS.API.CONSUMER.MSG.NEXT.KV_edge_desired.kvw_n1_orchestrator_n1-update',
+        '$JS.ACK.KV_edge_desired.kvw_n1_orchestrator_n1-update.>',
+        '$JS.API.DIRECT.GET.KV_edge_desired.$KV.edge_desired.n1.update',
         '$JS.API.DIRECT.GET.KV_edge_status.$KV.edge_status.rollout.*.*',
         '$KV.edge_status.rollout.*.*',
       ]),
     );
     expect(o.subscribe.allow).toContain('edge.n1.update.evt.state');
+    // No user may create or update a stream or consumer: the configuration would be its own choice.
+    const agentUsers = [...nodeUsers('n1', 'split'), ...nodeUsers('n1', 'all-in-one')].filter(
+      (u) => u.permissions,
+    );
+    expect(agentUsers).toHaveLength(AGENT_IDS.length + 1);
+    for (const user of agentUsers) {
+      const granted = user.permissions?.publish.allow ?? [];
+      expect({
+        user: user.name,
+        create: granted.filter((s) => /CREATE|UPDATE|\$JS\.API\.>/.test(s)),
+      }).toEqual({
+        user: user.name,
+        create: [],
+      });
+    }
   });
 
   it('renders the JetStream domain and a leaf remote with TLS that nats-server accepts', async () => {
@@ -151,5 +169,28 @@ describe('nats-config', () => {
       leaf: { ...leaf, tls: { ...leaf.tls, keyFile: join(pki, 'missing.key') } },
     });
     expect((await serverAccepts(broken.configFile)).ok).toBe(false);
+  });
+
+  it('renders a leaf remote to an operator-mode hub: enrolment credentials (not there yet) and the CA only', async () => {
+    const pki = join(dir, 'pki-creds');
+    await mkdir(pki);
+    const certs = await makeFleetCerts(pki, []);
+    const credentials = join(dir, 'creds-leaf', 'hub.creds');
+    const result = await writeNatsConfig({
+      nodeId: 'n2',
+      outDir: join(dir, 'creds-leaf'),
+      storeDir: join(dir, 'js2'),
+      domain: 'n2',
+      leaf: { urls: ['tls://hub-a.example:7422'], tls: { caFile: certs.ca }, credentials },
+    });
+    const text = await readFile(result.configFile, 'utf8');
+    expect(text).toContain(`credentials: "${credentials}"`);
+    expect(text).toContain(`ca_file: "${certs.ca}"`);
+    expect(text).not.toContain('cert_file');
+    // Accepted before the node has enrolled: the remote retries until the file exists.
+    expect(await serverAccepts(result.configFile)).toEqual({
+      ok: true,
+      output: expect.stringContaining('valid'),
+    });
   });
 });

@@ -1,6 +1,9 @@
 /**
- * Install-time JetStream provisioning as the admin user: the event stream and the KV buckets. Agents
- * only bind to them (they hold no create rights), so this runs once per install or upgrade.
+ * Install-time JetStream provisioning as the admin user: the event stream, the KV buckets, the streams
+ * agents write into (the observability agent's offline buffers) and the durable consumers of their KV
+ * watches, each with a fixed configuration (@outpost/bus provisionJetStream). Agents only bind, publish,
+ * fetch, ack and delete (they hold no create or update rights), so this runs once per install or upgrade
+ * (outpost-nats-provision.service, on every start of the node's server).
  */
 import { connect } from '@nats-io/transport-node';
 import { nkeyAuthenticator } from '@nats-io/nats-core';
@@ -10,6 +13,7 @@ import { readSeedFile } from './seeds.js';
 export async function provisionAsAdmin(
   url: string,
   seedFile: string,
+  nodeId: string,
   limits: JetStreamLimits = {},
 ): Promise<void> {
   const seed = await readSeedFile(seedFile);
@@ -21,7 +25,7 @@ export async function provisionAsAdmin(
     timeout: 60_000,
   });
   try {
-    await provisionJetStream(nc, limits);
+    await provisionJetStream(nc, { ...limits, nodeId });
   } finally {
     await nc.close();
   }

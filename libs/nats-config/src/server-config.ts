@@ -8,7 +8,17 @@ import type { NatsUser } from './users.js';
 export interface LeafRemote {
   /** Hub leaf-node URLs, e.g. tls://hub.example:7422. */
   urls: string[];
-  tls?: { caFile: string; certFile: string; keyFile: string };
+  /**
+   * TLS of the link: the CA that signed the hub's certificate, and the node's client certificate when
+   * the hub admits nodes by certificate (hub.conf); without them with an operator-mode hub.
+   */
+  tls?: { caFile: string; certFile?: string; keyFile?: string };
+  /**
+   * The node's .creds file from enrolment (hub-operator.conf, docs/enrolment.md). nats-server reads it
+   * on every connect, so a renewed file takes effect at the next reconnect without a reload; the file
+   * may be missing until the node enrols (the remote retries meanwhile).
+   */
+  credentials?: string;
 }
 
 export interface ServerConfigOptions {
@@ -55,13 +65,14 @@ export function renderServerConfig(opts: ServerConfigOptions): string {
   if (opts.leaf) {
     const remote: Record<string, ConfValue> = { urls: opts.leaf.urls };
     if (opts.leaf.tls) {
+      const { caFile, certFile, keyFile } = opts.leaf.tls;
       remote.tls = {
-        ca_file: opts.leaf.tls.caFile,
-        cert_file: opts.leaf.tls.certFile,
-        key_file: opts.leaf.tls.keyFile,
+        ca_file: caFile,
+        ...(certFile && keyFile ? { cert_file: certFile, key_file: keyFile } : {}),
         timeout: 5,
       };
     }
+    if (opts.leaf.credentials) remote.credentials = opts.leaf.credentials;
     // Every node's event stream captures edge.*.*.evt.>: without this deny, that interest would pull
     // every other node's events across the WAN into this node's stream (docs/fleet.md).
     remote.deny_imports = [FLEET_DENY_IMPORT];

@@ -13,6 +13,7 @@ import {
   KV_DESIRED,
   KV_STATUS,
   kvKeys,
+  kvWatchConsumer,
   SUBJECT_ROOT,
   assertToken,
   type AgentGrants,
@@ -78,7 +79,7 @@ export function permissionsFor(
   const sub = new Set<string>([`${inboxPrefixOf(user)}.>`]);
   // The runtime binds both buckets at start (a stream lookup each, metadata only).
   const pub = new Set<string>([KV_DESIRED, KV_STATUS].map((b) => `$JS.API.STREAM.INFO.KV_${b}`));
-  const kv: KvGrant[] = [];
+  const kv: AgentKvGrant[] = [];
   for (const agent of agents) {
     const grants = table[agent];
     if (!grants) throw new Error(`no permission row for agent "${agent}"`);
@@ -87,17 +88,19 @@ export function permissionsFor(
     pub.add(`${node}.${agent}.evt.>`);
     pub.add(`${node}.${agent}.status`);
     for (const verb of ['*', `*.outpost-${agent}`, `*.outpost-${agent}.*`]) sub.add(`$SRV.${verb}`);
-    kv.push({ bucket: KV_STATUS, key: kvKeys.status(nodeId, agent), access: ['write'] });
+    kv.push({ agent, bucket: KV_STATUS, key: kvKeys.status(nodeId, agent), access: ['write'] });
     for (const call of grants.calls) pub.add(`${node}.${call}`);
     for (const listen of grants.listens) sub.add(`${node}.${listen === ALL_STATUSES ? '*.status' : listen}`);
-    kv.push(...grants.kv.map((g) => ({ ...g, key: g.key.replaceAll('{node}', nodeId) })));
+    kv.push(...grants.kv.map((g) => ({ ...g, agent, key: g.key.replaceAll('{node}', nodeId) })));
+    // A provisioned stream: publish into it, read its state and messages, delete what was delivered.
+    // Never CREATE or UPDATE (the configuration is the admin's, docs/security.md), and no direct get or
+    // consumer: a read by MSG.GET comes back wrapped in JSON, so it cannot be replayed onto a subject.
     for (const { stream, subject } of grants.streams ?? []) {
       pub.add(subject.replaceAll('{node}', nodeId));
-      for (const op of ['INFO', 'CREATE', 'UPDATE', 'MSG.GET', 'MSG.DELETE'])
-        pub.add(`$JS.API.STREAM.${op}.${stream}`);
+      for (const op of ['INFO', 'MSG.GET', 'MSG.DELETE']) pub.add(`$JS.API.STREAM.${op}.${stream}`);
     }
   }
-  for (const subject of kvSubjects(kv)) pub.add(subject);
+  for (const subject of kvSubjects(nodeId, kv)) pub.add(subject);
   return {
     publish: { allow: [...pub] },
     subscribe: { allow: [...sub] },
@@ -105,26 +108,44 @@ export function permissionsFor(
   };
 }
 
+/** A KV grant of one of the user's agents (a watch's consumer is the agent's own). */
+export interface AgentKvGrant extends KvGrant {
+  readonly agent: AgentId;
+}
+
 /**
  * The JetStream API subjects behind KV access with nats.js 3.4 on nats-server 2.9:
- *   bind        $JS.API.STREAM.INFO.KV_<bucket>            (the runtime looks both buckets up, never creates them)
- *   read        $JS.API.DIRECT.GET.KV_<bucket>.$KV.<bucket>.<key>   (direct get by last subject)
- *   write       $KV.<bucket>.<key>                          (put/create/update/delete publish there)
- *   watch/keys  $JS.API.CONSUMER.CREATE.KV_<bucket>.<name>.$KV.<bucket>.<key>  (ordered push consumer,
- *               named oc_<nuid>_<n>, filtered on the key, delivered to the user's inbox), and
- *               $JS.API.CONSUMER.INFO.KV_<bucket>.* (keys() reads its consumer's pending count)
+ *   bind   $JS.API.STREAM.INFO.KV_<bucket>                    (the runtime looks both buckets up, never creates them)
+ *   read   $JS.API.DIRECT.GET.KV_<bucket>.$KV.<bucket>.<key>  (direct get by last subject)
+ *   write  $KV.<bucket>.<key>                                 (put/create/update/delete publish there)
+ *   watch  a read of the key's current value, then its changes from the durable pull consumer the admin
+ *          provisioned (kvWatchConsumer): $JS.API.CONSUMER.INFO.KV_<bucket>.<durable> (the client looks
+ *          it up), $JS.API.CONSUMER.MSG.NEXT.KV_<bucket>.<durable> (fetch), $JS.ACK.KV_<bucket>.<durable>.>
+ *          (ack). No CONSUMER.CREATE: a consumer the agent configures could deliver anywhere.
+ * A bucket in another JetStream domain (the hub's fleet_leases, through the leaf link) is read and
+ * written under that domain's API prefix ($JS.<domain>.API.DIRECT.GET..., $JS.<domain>.API.$KV.<bucket>.<key>)
+ * and bound there ($JS.<domain>.API.STREAM.INFO.KV_<bucket>); no watch crosses domains.
  */
-export function kvSubjects(grants: readonly KvGrant[]): string[] {
+export function kvSubjects(nodeId: string, grants: readonly AgentKvGrant[]): string[] {
   const out = new Set<string>();
-  for (const { bucket, key, access } of grants) {
+  for (const { agent, bucket, key, access, domain } of grants) {
     const stream = `KV_${bucket}`;
     const subject = `$KV.${bucket}.${key}`;
-    if (access.includes('read')) out.add(`$JS.API.DIRECT.GET.${stream}.${subject}`);
+    if (domain) {
+      const api = `$JS.${domain}.API`;
+      out.add(`${api}.STREAM.INFO.${stream}`);
+      if (access.includes('read')) out.add(`${api}.DIRECT.GET.${stream}.${subject}`);
+      if (access.includes('write')) out.add(`${api}.${subject}`);
+      continue;
+    }
+    if (access.includes('read') || access.includes('watch'))
+      out.add(`$JS.API.DIRECT.GET.${stream}.${subject}`);
     if (access.includes('write')) out.add(subject);
     if (access.includes('watch')) {
-      out.add(`$JS.API.CONSUMER.CREATE.${stream}.*.${subject}`);
-      // keys() asks its consumer's info (names are random: one token, not scoped to the key).
-      out.add(`$JS.API.CONSUMER.INFO.${stream}.*`);
+      const durable = kvWatchConsumer(nodeId, agent, key);
+      out.add(`$JS.API.CONSUMER.INFO.${stream}.${durable}`);
+      out.add(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${durable}`);
+      out.add(`$JS.ACK.${stream}.${durable}.>`);
     }
   }
   return [...out];

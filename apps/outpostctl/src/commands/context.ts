@@ -10,6 +10,18 @@ export interface Options {
   count?: number;
   tz?: string;
   group: boolean;
+  /** A label selector (rollout and hub inventory). */
+  selector?: string;
+  /** enrol: the one-time token, or a file holding it. */
+  token?: string;
+  tokenFile?: string;
+  nodeId?: string;
+  hardwareId?: string;
+  keyFile?: string;
+  credsFile?: string;
+  force?: boolean;
+  reason?: string;
+  ttlSeconds?: number;
 }
 
 export interface CommandContext {

@@ -3,7 +3,7 @@
  * rollout leases (KV edge_status rollout.<group>.lease-<n>, value {holder, version, expiresAt}).
  * Breaking one deletes it at the revision read, so a lease renewed meanwhile is not lost silently.
  */
-import { KV_STATUS, kvKeys } from '@outpost/contracts';
+import { KV_FLEET_LEASES, KV_STATUS, kvKeys } from '@outpost/contracts';
 import { parseLease } from '@outpost/agent-orchestrator';
 import { CtlError, EXIT, notFound, usage } from '../exit-codes.js';
 import { ago, table, writeJson } from '../output.js';
@@ -24,15 +24,21 @@ export interface LeaseRow {
   unreadable?: boolean;
 }
 
+/** On a hub the leases of the whole fleet (fleet_leases); on a node's server its edge_status. */
+async function leaseBucket(ctx: CommandContext): Promise<typeof KV_FLEET_LEASES | typeof KV_STATUS> {
+  return (await ctx.fleet.isHub()) ? KV_FLEET_LEASES : KV_STATUS;
+}
+
 export async function leasesCommand(ctx: CommandContext): Promise<number> {
   const [group] = ctx.args;
   const now = ctx.io.now();
   const filter = group ? `rollout.${group}.*` : 'rollout.*.*';
   if (group && !/^[A-Za-z0-9_-]{1,64}$/.test(group)) throw usage(`"${group}" is not a rollout group name`);
   const rows: LeaseRow[] = [];
-  for (const key of await ctx.fleet.keys(KV_STATUS, filter)) {
+  const bucket = await leaseBucket(ctx);
+  for (const key of await ctx.fleet.keys(bucket, filter)) {
     const m = LEASE_KEY.exec(key);
-    const entry = m ? await ctx.fleet.entry(KV_STATUS, key) : undefined;
+    const entry = m ? await ctx.fleet.entry(bucket, key) : undefined;
     if (!m || !entry) continue;
     const lease = parseLease(utf8.decode(entry.value));
     rows.push({
@@ -81,7 +87,8 @@ export async function breakLeaseCommand(ctx: CommandContext): Promise<number> {
   } catch (err) {
     throw usage((err as Error).message);
   }
-  const entry = await ctx.fleet.entry(KV_STATUS, key);
+  const bucket = await leaseBucket(ctx);
+  const entry = await ctx.fleet.entry(bucket, key);
   if (!entry) {
     throw notFound(
       `no lease ${slot} held in rollout group ${group}`,
@@ -90,7 +97,7 @@ export async function breakLeaseCommand(ctx: CommandContext): Promise<number> {
   }
   const lease = parseLease(utf8.decode(entry.value));
   try {
-    await (await ctx.fleet.kv(KV_STATUS)).delete(key, { previousSeq: entry.revision });
+    await (await ctx.fleet.kv(bucket)).delete(key, { previousSeq: entry.revision });
   } catch (err) {
     if (/wrong last sequence/i.test(String((err as Error).message))) {
       throw new CtlError(

@@ -25,6 +25,7 @@ import {
 import { toJson as messageToJson } from '@bufbuild/protobuf';
 import type { Fleet } from '../fleet.js';
 import { ago, block, bytes, indent, table, writeJson } from '../output.js';
+import { usage } from '../exit-codes.js';
 import type { CommandContext } from './context.js';
 
 export interface NodeRow {
@@ -42,8 +43,7 @@ export interface NodeRow {
 const ms = (t: Parameters<typeof timestampMs>[0] | undefined) => (t ? timestampMs(t) : undefined);
 const healthName = (h: HealthState) => HealthState[h] ?? 'UNSPECIFIED';
 
-/** `now` is read once the reads are done: what they return is never judged by an earlier instant. */
-async function nodeRow(fleet: Fleet, nodeId: string, now: () => number): Promise<NodeRow> {
+async function nodeRow(fleet: Fleet, nodeId: string, now: number): Promise<NodeRow> {
   const [status, health, update, heartbeat, services] = await Promise.all([
     fleet.status(AgentStatusSchema, kvKeys.status(nodeId, 'node')),
     fleet.status(NodeHealthSchema, kvKeys.nodeHealth(nodeId)),
@@ -56,7 +56,7 @@ async function nodeRow(fleet: Fleet, nodeId: string, now: () => number): Promise
   return {
     nodeId,
     health: health ? healthName(health.state) : 'UNKNOWN',
-    stale: status ? isStale(status, now()) : true,
+    stale: status ? isStale(status, now) : true,
     version: status?.version ?? '',
     slot: update?.activeSlot ?? '',
     lastHeartbeat: heartbeat?.time ? new Date(timestampMs(heartbeat.time)).toISOString() : undefined,
@@ -71,9 +71,12 @@ function isStale(status: AgentStatus, now: number): boolean {
 }
 
 export async function nodesCommand(ctx: CommandContext): Promise<number> {
-  const ids = await ctx.fleet.nodeIds();
-  const rows = await Promise.all(ids.map((id) => nodeRow(ctx.fleet, id, () => ctx.io.now())));
+  if (await ctx.fleet.isHub()) return (await import('./fleet.js')).hubNodesCommand(ctx);
+  if (ctx.opts.selector !== undefined)
+    throw usage('--selector needs a hub (a server where the fleet service runs)');
   const now = ctx.io.now();
+  const ids = await ctx.fleet.nodeIds();
+  const rows = await Promise.all(ids.map((id) => nodeRow(ctx.fleet, id, now)));
   if (ctx.opts.json) {
     writeJson(ctx.io, { nodes: rows });
     return 0;
@@ -101,6 +104,7 @@ export async function nodesCommand(ctx: CommandContext): Promise<number> {
 export async function nodeCommand(ctx: CommandContext): Promise<number> {
   const [nodeId] = ctx.args;
   const { fleet } = ctx;
+  if (await fleet.isHub()) return (await import('./fleet.js')).hubNodeCommand(ctx);
   await fleet.requireNode(nodeId);
   // Live answers where the agent is up; the last copy in KV edge_status otherwise.
   const [describe, health, inventory, update, statuses, services, row] = await Promise.all([
@@ -116,9 +120,9 @@ export async function nodeCommand(ctx: CommandContext): Promise<number> {
       .then(async (u) => u ?? (await fleet.status(UpdateStatusSchema, kvKeys.updateState(nodeId)))),
     fleet.agentStatuses(nodeId),
     fleet.liveServices(),
-    nodeRow(fleet, nodeId, () => ctx.io.now()),
+    nodeRow(fleet, nodeId, ctx.io.now()),
   ]);
-  // After the reads: a status written while they ran is "0s ago", not "in 0s".
+  // After the reads: a status written while they ran is not shown as "in 0s".
   const now = ctx.io.now();
   const identity =
     describe?.identity ?? (await fleet.status(NodeIdentitySchema, kvKeys.nodeIdentity(nodeId)));

@@ -22,6 +22,14 @@ export const commonSettings = {
       'NATS user nkey seed file; empty: $CREDENTIALS_DIRECTORY/nats.nk when systemd passes one ' +
       '(LoadCredential=nats.nk:/etc/outpost/nats/creds/<user>.nk), else no nkey',
   },
+  natsCredsFile: {
+    kind: 'string',
+    default: '',
+    env: 'OUTPOST_NATS_CREDS_FILE',
+    description:
+      'NATS .creds file (user JWT + seed) for a server in operator mode, e.g. a hub service in the FLEET ' +
+      'account; empty: none (natsNkeyFile or no authentication)',
+  },
   nodeId: {
     kind: 'string',
     default: '',

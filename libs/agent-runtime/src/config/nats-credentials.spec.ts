@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createUser } from '@nats-io/nkeys';
-import { readNkeySeed, resolveNkeyFile } from './nats-credentials.js';
+import { encodeUser, fmtCreds } from '@nats-io/jwt';
+import { createAccount, createUser } from '@nats-io/nkeys';
+import { readCredsFile, readNkeySeed, resolveNkeyFile } from './nats-credentials.js';
 import { ConfigError } from './settings.js';
 
 describe('NATS nkey credentials', () => {
@@ -39,5 +40,17 @@ describe('NATS nkey credentials', () => {
     await expect(readNkeySeed(join(dir, 'bad.nk'))).rejects.toThrow(
       /bad\.nk does not hold a NATS user nkey seed/,
     );
+  });
+
+  it('reads a .creds file (user JWT and seed) and refuses one without both, naming it', async () => {
+    const user = createUser();
+    const creds = fmtCreds(await encodeUser('hub-service', user, createAccount()), user);
+    await writeFile(join(dir, 'svc.creds'), creds, { mode: 0o400 });
+    expect(await readCredsFile(join(dir, 'svc.creds'))).toEqual(creds);
+    await writeFile(join(dir, 'seed-only.creds'), `${seed}\n`);
+    await expect(readCredsFile(join(dir, 'seed-only.creds'))).rejects.toThrow(
+      /seed-only\.creds is not a NATS \.creds file/,
+    );
+    await expect(readCredsFile(join(dir, 'missing.creds'))).rejects.toThrow(ConfigError);
   });
 });

@@ -33,3 +33,17 @@ export async function readNkeySeed(file: string): Promise<Uint8Array> {
   }
   return new TextEncoder().encode(seed);
 }
+
+/** A .creds file (user JWT and seed between the nats-server markers); a missing or malformed one stops the start. */
+export async function readCredsFile(file: string): Promise<Uint8Array> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`natsCredsFile: cannot read ${file}: ${(err as Error).message}`);
+  }
+  if (!/-----BEGIN NATS USER JWT-----/.test(text) || !/^\s*SU[A-Z2-7]{56}\s*$/m.test(text)) {
+    throw new ConfigError(`natsCredsFile: ${file} is not a NATS .creds file (user JWT and user seed)`);
+  }
+  return new TextEncoder().encode(text);
+}

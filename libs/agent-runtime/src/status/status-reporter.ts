@@ -14,14 +14,14 @@ import {
   encode,
   kvKeys,
   StatusApi,
-  type AgentId,
+  type ServiceId,
   type AgentStatus,
   type NodeHealth,
 } from '@outpost/contracts';
 
 export interface StatusIdentity {
   nodeId: string;
-  agent: AgentId;
+  agent: ServiceId;
   version: string;
   instanceId: string;
   startedAt: Date;

@@ -23,6 +23,7 @@ import {
   decode,
   encode,
   HealthState,
+  AGENT_IDS,
   isAgentId,
   kvKeys,
   NodeApi,
@@ -133,10 +134,10 @@ export class NodeHealthService implements OnApplicationBootstrap, OnModuleDestro
   /** What agents said before this start: shown, never trusted as alive. */
   private async seedFromKv(): Promise<void> {
     try {
-      const keys = await this.stores.status.keys(kvKeys.statuses(this.ctx.nodeId));
+      // One get per known agent: listing keys would need a consumer of the agent's choosing.
       const now = performance.now();
-      for await (const key of keys) {
-        const entry = await this.stores.status.get(key);
+      for (const agent of AGENT_IDS) {
+        const entry = await this.stores.status.get(kvKeys.status(this.ctx.nodeId, agent));
         if (!entry || entry.operation !== 'PUT') continue;
         const status = decode(AgentStatusSchema, entry.value);
         if (isAgentId(status.agent) && status.nodeId === this.ctx.nodeId)

@@ -50,6 +50,7 @@ describe('node agent on a real bus', () => {
       OUTPOST_NODE_HEARTBEAT_INTERVAL_MS: '500',
       OUTPOST_NODE_STALE_AFTER_MS: '1000',
       OUTPOST_NODE_REQUIRED_AGENTS: 'node,hardware',
+      OUTPOST_NODE_LABELS: 'site=berlin,tier=canary',
     });
     suite = await startSuite([NodeAgent], {
       env: suiteEnv,
@@ -211,7 +212,7 @@ describe('node agent on a real bus', () => {
     await eventually(() => expect(beats.length).toBeGreaterThanOrEqual(2));
     sub.unsubscribe();
     expect(Number(beats[1].sequence)).toBeGreaterThan(Number(beats[0].sequence));
-    expect(beats[0]).toMatchObject({ nodeId });
+    expect(beats[0]).toMatchObject({ nodeId, labels: { site: 'berlin', tier: 'canary' } });
     const jsm = await jetstreamManager(nc);
     const info = await jsm.streams.info(EVENT_STREAM);
     expect(info.state.messages).toBeGreaterThan(0);

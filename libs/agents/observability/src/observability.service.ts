@@ -25,10 +25,11 @@ import {
   type ObservabilityStatus,
   type TelemetryConfig,
 } from '@outpost/contracts';
-import { BusClient } from '@outpost/bus';
+import { BusClient, type BusStores } from '@outpost/bus';
 import {
   AGENT_CONTEXT,
   AGENT_LOGGER,
+  BUS_STORES,
   AGENT_SETTINGS,
   StatusReporter,
   type AgentContext,
@@ -67,6 +68,7 @@ export class ObservabilityService implements OnApplicationBootstrap, OnModuleDes
     private readonly client: BusClient,
     private readonly status: StatusReporter,
     @Inject(AGENT_LOGGER) private readonly logger: LoggerService,
+    @Inject(BUS_STORES) private readonly stores: BusStores,
   ) {
     this.prometheus = new PrometheusEndpoint(settings.prometheusHost);
   }
@@ -113,6 +115,7 @@ export class ObservabilityService implements OnApplicationBootstrap, OnModuleDes
       next = await Pipeline.build(plan, {
         nc: this.client.connection,
         nodeId: this.ctx.nodeId,
+        provisionBuffers: this.stores.provisionedBy === 'agents',
         agent: this.ctx.agent,
         version: this.ctx.version,
         instanceId: this.ctx.instanceId,

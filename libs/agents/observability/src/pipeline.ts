@@ -11,26 +11,21 @@ import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import type { LoggerService } from '@nestjs/common';
 import type { Logger, Meter, SeverityNumber } from '@opentelemetry/api';
-import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
-import { MeterProvider, PeriodicExportingMetricReader, type MetricReader } from '@opentelemetry/sdk-metrics';
-import { BatchLogRecordProcessor, LoggerProvider, type LogRecordProcessor } from '@opentelemetry/sdk-logs';
-import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import type { Resource } from '@opentelemetry/resources';
+import type { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import type { LoggerProvider, LogRecordProcessor } from '@opentelemetry/sdk-logs';
+import type { TracerProvider } from '@opentelemetry/sdk-trace';
+import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { type OBS_BUFFER_SINKS, obsBufferNames } from '@outpost/contracts';
 import { exportIntervalMs, otlpUrl, type Plan } from './domain/plan.js';
 import { severityName } from './domain/levels.js';
 import { BufferedSink, type SinkReport, type SinkState } from './export/buffered-sink.js';
-import { FluentForwardTransport } from './export/fluent-forward.transport.js';
+import type { FluentForwardTransport } from './export/fluent-forward.transport.js';
+import type * as OtelSdk from './export/otel-sdk.js';
 import { OfflineBuffer } from './export/offline-buffer.js';
 import { OtlpHttpTransport } from './export/otlp-http.transport.js';
 import type { PrometheusEndpoint } from './export/prometheus.endpoint.js';
-import {
-  FluentLogExporter,
-  OtlpLogExporter,
-  OtlpMetricExporter,
-  OtlpSpanExporter,
-} from './export/sdk-exporters.js';
 import { registerHostInstruments } from './sources/host-instruments.js';
 import { hostReaders, type HostSamples, type Roots } from './sources/host-readers.js';
 import { FileTailSource, JournalSource, type LogRecordOut, type LogSource } from './sources/log-sources.js';
@@ -39,6 +34,8 @@ import { SampledInput, type InputReport } from './sources/sampled-input.js';
 export interface PipelineDeps {
   nc: NatsConnection;
   nodeId: string;
+  /** The agents provision JetStream (a server without NATS users): the buffers take the settings' limits. */
+  provisionBuffers: boolean;
   agent: string;
   /** Name of the process (observability, or edge-node with every agent). */
   version: string;
@@ -119,7 +116,14 @@ export class Pipeline {
         );
       }
     }
-    const resource = this.resource();
+    // Loaded here, not at start: without an exporter nothing reads the instruments (the inputs still
+    // sample for cmd.status), and the SDK, its exporters and the Fluent client stay out of memory.
+    if (Object.keys(x).length === 0) {
+      this.addInputs();
+      return;
+    }
+    const sdk = await import('./export/otel-sdk.js');
+    const resource = this.resource(sdk);
     const t = deps.settings.exportTimeoutMs;
     if (x.otlpHttp) {
       await this.sink('otlp-metrics', new OtlpHttpTransport(otlpUrl(x.otlpHttp.endpoint, 'metrics'), t));
@@ -127,38 +131,35 @@ export class Pipeline {
       if (plan.logs.length)
         await this.sink('otlp-logs', new OtlpHttpTransport(otlpUrl(x.otlpHttp.endpoint, 'logs'), t));
     }
-    if (x.fluentForward && plan.logs.length)
+    if (x.fluentForward && plan.logs.length) {
+      const { FluentForwardTransport } = await import('./export/fluent-forward.transport.js');
       await this.sink(
         'fluent-forward',
         new FluentForwardTransport(x.fluentForward.host, x.fluentForward.port, t),
       );
+    }
 
     // Metrics: host inputs, each on its interval, observed by the readers of the exporters.
     const readers: MetricReader[] = [];
     if (x.prometheus) {
-      this.prometheusExporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
+      this.prometheusExporter = new sdk.PrometheusExporter({
+        preventServerStart: true,
+        withoutScopeInfo: true,
+      });
       readers.push(this.prometheusExporter);
     }
     const otlpMetrics = this.sinks.get('otlp-metrics');
     if (otlpMetrics)
       readers.push(
-        new PeriodicExportingMetricReader({
-          exporter: new OtlpMetricExporter(otlpMetrics),
+        new sdk.PeriodicExportingMetricReader({
+          exporter: new sdk.OtlpMetricExporter(otlpMetrics),
           exportIntervalMillis: exportIntervalMs(plan),
           exportTimeoutMillis: Math.min(exportIntervalMs(plan), 30_000),
         }),
       );
-    this.meterProvider = new MeterProvider({ resource, readers });
+    this.meterProvider = new sdk.MeterProvider({ resource, readers });
     const meter = this.meterProvider.getMeter('@outpost/agent-observability', deps.version);
-    const readersByInput = hostReaders(deps.roots);
-    const inputs: Partial<Record<string, SampledInput<unknown>>> = {};
-    for (const m of plan.metrics) {
-      const read = readersByInput[m.input] as (prev: unknown) => Promise<unknown>;
-      const input = new SampledInput<unknown>(m.input, m.intervalSeconds, read);
-      inputs[m.input] = input;
-      this.inputs.push(input);
-    }
-    registerHostInstruments(meter, inputs as Parameters<typeof registerHostInstruments>[1]);
+    registerHostInstruments(meter, this.addInputs());
     this.registerSelfInstruments(meter);
 
     // Logs: one LoggerProvider, a batch processor per log exporter.
@@ -166,17 +167,19 @@ export class Pipeline {
     const batch = { scheduledDelayMillis: deps.settings.logBatchDelayMs, maxExportBatchSize: 256 };
     const otlpLogs = this.sinks.get('otlp-logs');
     if (otlpLogs)
-      processors.push(new BatchLogRecordProcessor({ exporter: new OtlpLogExporter(otlpLogs), ...batch }));
+      processors.push(
+        new sdk.BatchLogRecordProcessor({ exporter: new sdk.OtlpLogExporter(otlpLogs), ...batch }),
+      );
     const fluent = this.sinks.get('fluent-forward');
     if (fluent)
       processors.push(
-        new BatchLogRecordProcessor({
-          exporter: new FluentLogExporter(fluent, { 'outpost.node.id': deps.nodeId, host: hostname() }),
+        new sdk.BatchLogRecordProcessor({
+          exporter: new sdk.FluentLogExporter(fluent, { 'outpost.node.id': deps.nodeId, host: hostname() }),
           ...batch,
         }),
       );
     if (processors.length && plan.logs.length) {
-      this.loggerProvider = new LoggerProvider({ resource, processors });
+      this.loggerProvider = new sdk.LoggerProvider({ resource, processors });
       this.otelLogger = this.loggerProvider.getLogger('@outpost/agent-observability', deps.version);
       const emit = (r: LogRecordOut) => this.emitLog(r);
       for (const l of plan.logs) {
@@ -197,14 +200,14 @@ export class Pipeline {
     // Traces: spans of every agent in this process, through the global tracer switch.
     const otlpTraces = this.sinks.get('otlp-traces');
     if (otlpTraces)
-      this.tracerProvider = new TracerProvider({
-        resource: resourceFromAttributes({
+      this.tracerProvider = new sdk.TracerProvider({
+        resource: sdk.resourceFromAttributes({
           ...resource.attributes,
           'service.name': `outpost-${deps.agent === 'observability' ? 'observability-agent' : deps.agent}`,
         }),
         spanProcessors: [
-          new BatchSpanProcessor({
-            exporter: new OtlpSpanExporter(otlpTraces),
+          new sdk.BatchSpanProcessor({
+            exporter: new sdk.OtlpSpanExporter(otlpTraces),
             scheduledDelayMillis: deps.settings.logBatchDelayMs,
           }),
         ],
@@ -213,23 +216,52 @@ export class Pipeline {
 
   private async sink(name: SinkName, transport: OtlpHttpTransport | FluentForwardTransport): Promise<void> {
     const { stream, subject } = obsBufferNames(this.deps.nodeId, name);
-    const buffer = new OfflineBuffer(this.deps.nc, stream, subject, {
-      maxBytes: this.deps.settings.bufferMaxBytes,
-      maxAgeSeconds: this.deps.settings.bufferMaxAgeSeconds,
-    });
+    const { settings } = this.deps;
+    const limits = { maxBytes: settings.bufferMaxBytes, maxAgeMs: settings.bufferMaxAgeSeconds * 1000 };
+    const buffer = new OfflineBuffer(
+      this.deps.nc,
+      { stream, subject },
+      this.deps.provisionBuffers
+        ? {
+            nodeId: this.deps.nodeId,
+            limits: { bufferMaxBytes: limits.maxBytes, bufferMaxAgeMs: limits.maxAgeMs },
+          }
+        : undefined,
+    );
     try {
       await buffer.open();
     } catch (err) {
       throw new Error(`offline buffer ${stream}: ${(err as Error).message}`);
     }
+    const inForce = buffer.limits;
+    if (inForce && (inForce.maxBytes !== limits.maxBytes || inForce.maxAgeMs !== limits.maxAgeMs))
+      this.deps.logger.warn(
+        `offline buffer ${stream} keeps ${inForce.maxBytes} bytes for ${inForce.maxAgeMs / 1000} s as ` +
+          'provisioned at install time; bufferMaxBytes/bufferMaxAgeSeconds apply only where the agents ' +
+          'provision JetStream (set them with nats-config.mjs --provision --buffer-max-bytes/--buffer-max-age)',
+        LOG,
+      );
     this.sinks.set(
       name,
       new BufferedSink(name, transport, buffer, this.deps.settings.retryIntervalMs, this.deps.onSinkChange),
     );
   }
 
-  private resource(): Resource {
-    return resourceFromAttributes({
+  /** The host inputs of the plan, each sampling on its own interval. */
+  private addInputs(): Parameters<typeof registerHostInstruments>[1] {
+    const readersByInput = hostReaders(this.deps.roots);
+    const inputs: Partial<Record<string, SampledInput<unknown>>> = {};
+    for (const m of this.plan.metrics) {
+      const read = readersByInput[m.input] as (prev: unknown) => Promise<unknown>;
+      const input = new SampledInput<unknown>(m.input, m.intervalSeconds, read);
+      inputs[m.input] = input;
+      this.inputs.push(input);
+    }
+    return inputs as Parameters<typeof registerHostInstruments>[1];
+  }
+
+  private resource(sdk: typeof OtelSdk): Resource {
+    return sdk.resourceFromAttributes({
       'service.name': 'outpost-observability-agent',
       'service.namespace': 'outpost',
       'service.version': this.deps.version,

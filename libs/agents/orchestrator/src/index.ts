@@ -17,3 +17,4 @@ export {
 } from './domain/windows.js';
 export { validateDesired, type Desired } from './domain/desired.js';
 export { parseLease, type Lease } from './domain/lease.js';
+export { hubLeaseBucket, RolloutLeases, type Acquired } from './leases/rollout-leases.js';

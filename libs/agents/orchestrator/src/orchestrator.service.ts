@@ -60,7 +60,7 @@ import {
   type State,
 } from './domain/orchestration-state.js';
 import { installDecision, nextWindows, startOffset, type Interval } from './domain/windows.js';
-import { RolloutLeases } from './leases/rollout-leases.js';
+import { hubLeaseBucket, RolloutLeases } from './leases/rollout-leases.js';
 import {
   OrchestratorStateStore,
   type PersistedState,
@@ -96,7 +96,9 @@ export class OrchestratorService implements OnApplicationBootstrap, OnModuleDest
     @Inject(AGENT_LOGGER) private readonly logger: LoggerService,
   ) {
     this.store = new OrchestratorStateStore(ctx.paths.stateDir);
-    this.leases = new RolloutLeases(stores.status);
+    this.leases = new RolloutLeases(
+      settings.leaseDomain ? hubLeaseBucket(client.connection, settings.leaseDomain) : stores.status,
+    );
   }
 
   async onApplicationBootstrap(): Promise<void> {

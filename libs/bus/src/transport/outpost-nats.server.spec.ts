@@ -14,15 +14,16 @@ import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { context, SpanKind, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { ContractError, ErrorCode, HealthState, NodeApi, type NodeIdentity } from '@outpost/contracts';
-import { connectTo, startNatsServer, type NatsServerHandle } from '@outpost/testing';
+import { AckPolicy, jetstreamManager } from '@nats-io/jetstream';
+import { connectTo, eventually, startNatsServer, type NatsServerHandle } from '@outpost/testing';
 import { BusClient } from '../client.js';
-import { Command } from './decorators.js';
+import { Command, OnEvent } from './decorators.js';
 import { BusExceptionFilter } from './exception.filter.js';
 import { OutpostNatsServer } from './outpost-nats.server.js';
 import type { OutpostRpcContext } from './rpc-context.js';
 
 const text = (m: Msg) => new TextDecoder().decode(m.data);
-const seen: { traceId?: string } = {};
+const seen: { traceId?: string; describes: number; heartbeats: number } = { describes: 0, heartbeats: 0 };
 let gate: Promise<void> = Promise.resolve();
 
 @Controller()
@@ -30,12 +31,18 @@ class GoodHandlers {
   @Command(NodeApi.cmd.describe)
   describe(@Ctx() ctx: OutpostRpcContext) {
     seen.traceId = ctx.getTraceId();
+    seen.describes++;
     return { version: '1.2.3', identity: { nodeId: 'n-good' } as NodeIdentity };
   }
 
   @Command(NodeApi.cmd.health)
   health() {
     throw new ContractError(ErrorCode.FAILED_PRECONDITION, 'not yet');
+  }
+
+  @OnEvent(NodeApi.evt.heartbeat)
+  heartbeat(_event: unknown) {
+    seen.heartbeats++;
   }
 }
 
@@ -110,6 +117,50 @@ describe('OutpostNatsServer on a real nats-server', () => {
     expect(body.version).toBe('1.2.3');
     expect(body.identity.nodeId).toBe('n-good');
     expect(reply.headers?.has('Nats-Service-Error-Code') ?? false).toBe(false);
+  });
+
+  it('never takes a message JetStream delivered onto a command or event subject for one', async () => {
+    // nats-server 2.9 sends a pull consumer's messages to whatever reply subject the fetch names.
+    const jsm = await jetstreamManager(caller);
+    await jsm.streams.add({ name: 'STORED', subjects: ['stored.>'] });
+    await jsm.consumers.add('STORED', { durable_name: 'pull', ack_policy: AckPolicy.Explicit });
+    await caller.request('stored.describe', '{}', { timeout: 5000 });
+    const before = seen.describes;
+    caller.publish('$JS.API.CONSUMER.MSG.NEXT.STORED.pull', '{"batch":1}', {
+      reply: 'edge.n-good.node.cmd.describe',
+    });
+    // The delivery went out (the consumer waits for its ack) and the next real request is served ...
+    await eventually(async () =>
+      expect((await jsm.consumers.info('STORED', 'pull')).num_ack_pending).toBe(1),
+    );
+    const reply = await caller.request('edge.n-good.node.cmd.describe', '{}', { timeout: 5000 });
+    expect(JSON.parse(text(reply)).version).toBe('1.2.3');
+    // ... but only that one reached the handler, and nobody answered (acked) the delivery.
+    expect(seen.describes).toBe(before + 1);
+    expect((await jsm.consumers.info('STORED', 'pull')).num_ack_pending).toBe(1);
+
+    // A direct get's answer sent onto an event subject is not an event either (it carries Nats-Stream).
+    await jsm.streams.update('STORED', { allow_direct: true });
+    const heartbeats = seen.heartbeats;
+    const onSubject: Msg[] = [];
+    const sub = caller.subscribe('edge.n-good.node.evt.heartbeat', {
+      callback: (_e, m) => void onSubject.push(m),
+    });
+    await caller.flush();
+    caller.publish('$JS.API.DIRECT.GET.STORED.stored.describe', '', {
+      reply: 'edge.n-good.node.evt.heartbeat',
+    });
+    caller.publish('edge.n-good.node.evt.heartbeat', '{}');
+    // Both reached the subject (the server does not check the reply subject) ...
+    await eventually(() =>
+      expect(onSubject.map((m) => m.headers?.get('Nats-Stream') ?? '').sort()).toEqual(['', 'STORED']),
+    );
+    sub.unsubscribe();
+    // ... and after a request through the agent's connection (which got both before it), one was handled.
+    const marker = await caller.request('edge.n-good.node.cmd.describe', '{}', { timeout: 5000 });
+    expect(JSON.parse(text(marker)).version).toBe('1.2.3');
+    expect(seen.heartbeats).toBe(heartbeats + 1);
+    await jsm.streams.delete('STORED');
   });
 
   it('answers an empty body as the empty request', async () => {

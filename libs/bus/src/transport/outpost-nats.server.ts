@@ -7,7 +7,9 @@
  *     typed ErrorReply and the micro error headers, and the agent keeps serving;
  *   - the handler runs inside a SERVER span, child of the request's W3C trace context;
  *   - counts and processing times feed the micro protocol ($SRV.PING|INFO|STATS);
- *   - close() drains: no new requests, those in flight are answered, then discovery stops.
+ *   - close() drains: no new requests, those in flight are answered, then discovery stops;
+ *   - a message JetStream delivered onto the subject is never taken for a command or an event (see
+ *     deliveredByJetStream).
  */
 import { Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
 import type { LoggerService } from '@nestjs/common';
@@ -23,7 +25,7 @@ import {
   ErrorCode,
   ErrorReplySchema,
   httpCodeOf,
-  type AgentId,
+  type ServiceId,
   type CommandDef,
   type EventDef,
 } from '@outpost/contracts';
@@ -41,7 +43,7 @@ import { OutpostRpcContext } from './rpc-context.js';
 export interface OutpostNatsServerOptions {
   connection: NatsConnection;
   nodeId: string;
-  agent: AgentId;
+  agent: ServiceId;
   /** SemVer of the agent, shown by `nats micro ls`. */
   version: string;
   description?: string;
@@ -127,6 +129,7 @@ export class OutpostNatsServer extends Server implements CustomTransportStrategy
         queue: this.queue,
         callback: (err, msg) => {
           if (err) this.options.logger.error(`subscription ${subject} failed: ${String(err)}`, 'Transport');
+          else if (this.refuseJetStream(subject, msg)) stats.record(0n, 'delivered by JetStream');
           else this.track(this.serveCommand(def, handler, stats, msg));
         },
       }),
@@ -141,10 +144,19 @@ export class OutpostNatsServer extends Server implements CustomTransportStrategy
         queue: this.queue,
         callback: (err, msg) => {
           if (err) this.options.logger.error(`subscription ${subject} failed: ${String(err)}`, 'Transport');
-          else this.track(this.serveEvent(def, handler, msg));
+          else if (!this.refuseJetStream(subject, msg)) this.track(this.serveEvent(def, handler, msg));
         },
       }),
     );
+  }
+
+  private refuseJetStream(subject: string, msg: Msg): boolean {
+    if (!deliveredByJetStream(subject, msg)) return false;
+    this.options.logger.warn(
+      `message on ${subject} rejected: JetStream delivered it (stored on ${msg.subject}), nobody sent it here`,
+      'Transport',
+    );
+    return true;
   }
 
   private async serveCommand(def: CommandDef, handler: MessageHandler, stats: EndpointStats, msg: Msg) {
@@ -259,4 +271,19 @@ function encodeReply(schema: DescMessage, result: unknown): Uint8Array {
     return encode(schema, result as never);
   }
   return encode(schema, create(schema, result as never));
+}
+
+/**
+ * A message JetStream delivered onto the subject rather than a client published there: a direct get's
+ * answer (it carries Nats-Stream) or a pull consumer's delivery (its subject is the stored message's,
+ * its reply an ack subject). nats-server 2.9 does not check the reply subject a client gives a
+ * JetStream request, so a user that may write and read some key could otherwise have its own bytes
+ * delivered onto a subject it may not publish to (docs/security.md, "What the server does not check").
+ */
+export function deliveredByJetStream(subject: string, msg: Msg): boolean {
+  return (
+    msg.subject !== subject ||
+    msg.headers?.has('Nats-Stream') === true ||
+    msg.reply?.startsWith('$JS.ACK.') === true
+  );
 }

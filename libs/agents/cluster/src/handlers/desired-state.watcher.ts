@@ -10,9 +10,15 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import type { KvWatchEntry } from '@nats-io/kv';
-import { ClusterDesiredSchema, ContractError, decode, kvKeys, type ClusterDesired } from '@outpost/contracts';
-import { watchKey, type BusStores, type KeyWatch } from '@outpost/bus';
+import {
+  ClusterDesiredSchema,
+  ContractError,
+  decode,
+  kvKeys,
+  KV_DESIRED,
+  type ClusterDesired,
+} from '@outpost/contracts';
+import { watchKey, type BusStores, type KeyEntry, type KeyWatch } from '@outpost/bus';
 import { AGENT_CONTEXT, AGENT_LOGGER, BUS_STORES, type AgentContext } from '@outpost/agent-runtime';
 import { CLUSTER_PROVIDER, type ClusterProvider } from '../domain/cluster-provider.js';
 import { validateDesired } from '../domain/desired-validation.js';
@@ -34,16 +40,21 @@ export class DesiredStateWatcher implements OnApplicationBootstrap, OnModuleDest
 
   onApplicationBootstrap(): void {
     const key = kvKeys.desired(this.ctx.nodeId, 'cluster');
-    this.watch = watchKey(this.stores.desired, key, (entry) => this.receive(entry), {
-      onError: (err) => this.logger.warn(`watch of ${key} failed: ${String(err)}`, LOG),
-    });
+    this.watch = watchKey(
+      this.stores,
+      { bucket: KV_DESIRED, key, nodeId: this.ctx.nodeId, agent: this.ctx.agent },
+      (entry) => this.receive(entry),
+      {
+        onError: (err) => this.logger.warn(`watch of ${key} failed: ${String(err)}`, LOG),
+      },
+    );
   }
 
   async onModuleDestroy(): Promise<void> {
     await this.watch?.stop();
   }
 
-  private receive(entry: KvWatchEntry): void {
+  private receive(entry: KeyEntry): void {
     if (entry.operation !== 'PUT') {
       this.logger.warn(
         `desired state ${entry.operation === 'DEL' ? 'deleted' : 'purged'} (revision ${entry.revision}); ` +

@@ -19,6 +19,12 @@ export const nodeSettings = {
     unit: 'ms',
     description: 'an agent silent for longer than this counts as lost (keep it above 2x the status interval)',
   },
+  labels: {
+    kind: 'list',
+    default: [],
+    description:
+      "the node's labels, key=value each (e.g. site=berlin,tier=canary in the environment): carried by every heartbeat, the fleet inventory's source (a hub may override them)",
+  },
   requiredAgents: {
     kind: 'list',
     default: ['node'],

@@ -13,16 +13,19 @@ import {
   AGENT_CONTEXT,
   AGENT_LOGGER,
   AGENT_SETTINGS,
+  ConfigError,
   type AgentContext,
   type SettingsOf,
 } from '@outpost/agent-runtime';
 import type { nodeSettings } from '../config/node.settings.js';
+import { parseLabels } from '../domain/labels.js';
 import { NodeHealthService } from '../node-health.service.js';
 
 @Injectable()
 export class HeartbeatPublisher implements OnApplicationBootstrap, OnModuleDestroy {
   private sequence = 0;
   private timer?: NodeJS.Timeout;
+  private readonly labels: Record<string, string>;
 
   constructor(
     @Inject(AGENT_CONTEXT) private readonly ctx: AgentContext,
@@ -30,7 +33,12 @@ export class HeartbeatPublisher implements OnApplicationBootstrap, OnModuleDestr
     private readonly client: BusClient,
     private readonly health: NodeHealthService,
     @Inject(AGENT_LOGGER) private readonly logger: LoggerService,
-  ) {}
+  ) {
+    const parsed = parseLabels(settings.labels);
+    // A bad label stops the agent at start, naming the setting (it would otherwise reach the fleet).
+    if (!parsed.ok) throw new ConfigError(`node setting labels: ${parsed.problem}`);
+    this.labels = parsed.labels;
+  }
 
   onApplicationBootstrap(): void {
     void this.beat();
@@ -61,6 +69,7 @@ export class HeartbeatPublisher implements OnApplicationBootstrap, OnModuleDestr
       uptime: durationFromMs(Date.now() - this.ctx.startedAt.getTime()),
       hostUptime: hostUptime === undefined ? undefined : durationFromMs(Math.round(hostUptime * 1000)),
       health: this.health.current().state,
+      labels: this.labels,
     });
   }
 }

@@ -18,7 +18,8 @@ export const observabilitySettings = {
     max: 16 * 1024 * 1024 * 1024,
     unit: 'bytes',
     description:
-      'bytes each offline buffer stream keeps while its exporter is unreachable; the oldest batches are dropped first',
+      'bytes each offline buffer stream keeps while its exporter is unreachable; the oldest batches are dropped first ' +
+      '(only where the agents provision JetStream; on an installed node, nats-config.mjs --provision --buffer-max-bytes)',
   },
   bufferMaxAgeSeconds: {
     kind: 'int',
@@ -26,7 +27,9 @@ export const observabilitySettings = {
     min: 1,
     max: 90 * 24 * 3600,
     unit: 's',
-    description: 'age after which a buffered batch is dropped',
+    description:
+      'age after which a buffered batch is dropped (only where the agents provision JetStream; on an installed ' +
+      'node, nats-config.mjs --provision --buffer-max-age)',
   },
   retryIntervalMs: {
     kind: 'int',

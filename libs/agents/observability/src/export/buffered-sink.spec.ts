@@ -35,10 +35,12 @@ describe('buffered sink with a JetStream offline buffer', () => {
   });
 
   async function sinkTo(receiver: OtlpReceiver, stream: string, maxBytes: number) {
-    const buffer = new OfflineBuffer(nc, stream, `outpost.n1.observability.buffer.${stream.toLowerCase()}`, {
-      maxBytes,
-      maxAgeSeconds: 3600,
-    });
+    const subject = `outpost.n1.observability.buffer.${stream.toLowerCase()}`;
+    const buffer = new OfflineBuffer(
+      nc,
+      { stream, subject },
+      { nodeId: 'n1', limits: { bufferMaxBytes: maxBytes, bufferMaxAgeMs: 3_600_000 } },
+    );
     await buffer.open();
     const transport = new OtlpHttpTransport(`${receiver.endpoint}/v1/metrics`, 1000);
     return new BufferedSink('otlp-metrics', transport, buffer, 20);

@@ -4,30 +4,23 @@
  * they were produced. Its byte and age limits drop the oldest batches first (discard old); the gap
  * between the sequence we expected to deliver next and the stream's first sequence tells how many
  * batches the limits dropped, which is counted. nats-server 2.9 has no per-message TTL; the stream's
- * max_age does the ageing.
+ * max_age does the ageing. The stream is provisioned at install time with a fixed configuration
+ * (@outpost/bus agentStreamConfig); the agent only publishes, reads (MSG.GET, STREAM.INFO) and deletes.
  */
-import {
-  DiscardPolicy,
-  jetstream,
-  jetstreamManager,
-  RetentionPolicy,
-  StorageType,
-  type JetStreamClient,
-  type JetStreamManager,
-  type StreamConfig,
-} from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
-
-export interface BufferLimits {
-  maxBytes: number;
-  maxAgeSeconds: number;
-}
+import { agentStreamConfig, ensureStream, isNotFound, type JetStreamLimits } from '@outpost/bus';
 
 export interface BufferState {
   stream: string;
   depth: number;
   bytes: number;
   dropped: number;
+}
+
+export interface BufferNames {
+  stream: string;
+  subject: string;
 }
 
 export class OfflineBuffer {
@@ -38,44 +31,49 @@ export class OfflineBuffer {
   private dropped = 0;
   private depth = 0;
   private bytes = 0;
+  /** The stream's limits as the server has them. */
+  private limitsInForce?: { maxBytes: number; maxAgeMs: number };
+  readonly stream: string;
+  readonly subject: string;
 
+  /**
+   * `provision`: create the stream, or bring it to these limits, through the same configuration the
+   * install step uses (only where the agents provision JetStream: a server without NATS users).
+   * Without it the stream must exist: the agent holds no right to create or change it.
+   */
   constructor(
     private readonly nc: NatsConnection,
-    readonly stream: string,
-    readonly subject: string,
-    private readonly limits: BufferLimits,
-  ) {}
+    names: BufferNames,
+    private readonly provision?: { nodeId: string; limits: JetStreamLimits },
+  ) {
+    this.stream = names.stream;
+    this.subject = names.subject;
+  }
 
-  /** Creates the stream, or brings its limits to the configured ones. */
+  /** Binds to the stream (provisioned at install time), or provisions it in development. */
   async open(): Promise<void> {
     // No API check: it asks $JS.API.INFO, which a least-privilege user is not granted (docs/security.md).
     this.jsm = await jetstreamManager(this.nc, { checkAPI: false });
     this.js = jetstream(this.nc);
-    const want: Partial<StreamConfig> & { name: string } = {
-      name: this.stream,
-      description: 'Outpost observability: export batches waiting for an unreachable exporter',
-      subjects: [this.subject],
-      storage: StorageType.File,
-      retention: RetentionPolicy.Limits,
-      discard: DiscardPolicy.Old,
-      max_bytes: this.limits.maxBytes,
-      max_age: this.limits.maxAgeSeconds * 1_000_000_000,
-      num_replicas: 1,
-    };
-    try {
-      const info = await this.jsm.streams.info(this.stream);
-      const c = info.config;
-      if (c.max_bytes !== want.max_bytes || c.max_age !== want.max_age || c.subjects?.join() !== this.subject)
-        await this.jsm.streams.update(this.stream, { ...c, ...want });
-    } catch (err) {
-      if (!/not found/i.test(String((err as Error).message))) throw err;
-      try {
-        await this.jsm.streams.add(want);
-      } catch (addErr) {
-        if (!String((addErr as Error).message).includes('already in use')) throw addErr;
-      }
+    if (this.provision) {
+      const { nodeId, limits } = this.provision;
+      const grant = { stream: this.stream, subject: this.subject };
+      await ensureStream(this.jsm, agentStreamConfig(grant, nodeId, limits));
     }
-    await this.refresh();
+    try {
+      await this.refresh();
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      throw new Error(
+        `stream ${this.stream} does not exist: provision JetStream at install time ` +
+          '(node tools/scripts/nats-config.mjs --provision); the agent does not create it',
+      );
+    }
+  }
+
+  /** The stream's byte and age limits in force (known once open). */
+  get limits(): { maxBytes: number; maxAgeMs: number } | undefined {
+    return this.limitsInForce;
   }
 
   /** Appends a batch at the end (only while the exporter is unreachable: one more round trip is fine). */
@@ -129,6 +127,7 @@ export class OfflineBuffer {
 
   private async refresh() {
     const info = await this.manager().streams.info(this.stream);
+    this.limitsInForce = { maxBytes: info.config.max_bytes, maxAgeMs: info.config.max_age / 1_000_000 };
     this.depth = info.state.messages;
     this.bytes = info.state.bytes;
     return info.state;

@@ -11,9 +11,8 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import type { KvWatchEntry } from '@nats-io/kv';
-import { ContractError, decode, kvKeys, TelemetryConfigSchema } from '@outpost/contracts';
-import { watchKey, type BusStores, type KeyWatch } from '@outpost/bus';
+import { ContractError, decode, kvKeys, KV_STATUS, TelemetryConfigSchema } from '@outpost/contracts';
+import { watchKey, type BusStores, type KeyEntry, type KeyWatch } from '@outpost/bus';
 import { AGENT_CONTEXT, AGENT_LOGGER, BUS_STORES, type AgentContext } from '@outpost/agent-runtime';
 import { ObservabilityService } from '../observability.service.js';
 
@@ -32,16 +31,21 @@ export class EffectiveConfigWatcher implements OnApplicationBootstrap, OnModuleD
 
   onApplicationBootstrap(): void {
     const key = kvKeys.telemetryEffective(this.ctx.nodeId);
-    this.watch = watchKey(this.stores.status, key, (entry) => this.receive(entry), {
-      onError: (err) => this.logger.warn(`watch of ${key} failed: ${String(err)}`, LOG),
-    });
+    this.watch = watchKey(
+      this.stores,
+      { bucket: KV_STATUS, key, nodeId: this.ctx.nodeId, agent: this.ctx.agent },
+      (entry) => this.receive(entry),
+      {
+        onError: (err) => this.logger.warn(`watch of ${key} failed: ${String(err)}`, LOG),
+      },
+    );
   }
 
   async onModuleDestroy(): Promise<void> {
     await this.watch?.stop();
   }
 
-  private async receive(entry: KvWatchEntry): Promise<void> {
+  private async receive(entry: KeyEntry): Promise<void> {
     if (entry.operation !== 'PUT') return;
     let config;
     try {

@@ -59,6 +59,13 @@ export const orchestratorSettings = {
     description:
       'with a full rollout group, the lease is tried again this often (or when the first lease expires)',
   },
+  leaseDomain: {
+    kind: 'string',
+    default: '',
+    pattern: /^([A-Za-z0-9_-]{1,64})?$/,
+    description:
+      'the hub\'s JetStream domain ("hub") to take rollout leases in its fleet_leases bucket through the leaf link, so the limit holds across the fleet; empty: KV edge_status of this node\'s server',
+  },
   historyLength: {
     kind: 'int',
     default: 50,

@@ -10,9 +10,8 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import type { KvWatchEntry } from '@nats-io/kv';
-import { kvKeys } from '@outpost/contracts';
-import { watchKey, type BusStores, type KeyWatch } from '@outpost/bus';
+import { kvKeys, KV_DESIRED } from '@outpost/contracts';
+import { watchKey, type BusStores, type KeyEntry, type KeyWatch } from '@outpost/bus';
 import { AGENT_CONTEXT, AGENT_LOGGER, BUS_STORES, type AgentContext } from '@outpost/agent-runtime';
 import { OrchestratorService } from '../orchestrator.service.js';
 
@@ -32,16 +31,21 @@ export class DesiredUpdateWatcher implements OnApplicationBootstrap, OnModuleDes
 
   onApplicationBootstrap(): void {
     const key = kvKeys.desiredUpdate(this.ctx.nodeId);
-    this.watch = watchKey(this.stores.desired, key, (entry) => this.receive(entry), {
-      onError: (err) => this.logger.warn(`watch of ${key} failed: ${String(err)}`, LOG),
-    });
+    this.watch = watchKey(
+      this.stores,
+      { bucket: KV_DESIRED, key, nodeId: this.ctx.nodeId, agent: this.ctx.agent },
+      (entry) => this.receive(entry),
+      {
+        onError: (err) => this.logger.warn(`watch of ${key} failed: ${String(err)}`, LOG),
+      },
+    );
   }
 
   async onModuleDestroy(): Promise<void> {
     await this.watch?.stop();
   }
 
-  private receive(entry: KvWatchEntry): void {
+  private receive(entry: KeyEntry): void {
     if (entry.operation !== 'PUT') {
       this.logger.warn(
         `desired update ${entry.operation} (revision ${entry.revision}); keeping the last one`,

@@ -10,9 +10,8 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import type { KvWatchEntry } from '@nats-io/kv';
-import { kvKeys } from '@outpost/contracts';
-import { watchKey, type BusStores, type KeyWatch } from '@outpost/bus';
+import { kvKeys, KV_DESIRED } from '@outpost/contracts';
+import { watchKey, type BusStores, type KeyEntry, type KeyWatch } from '@outpost/bus';
 import { AGENT_CONTEXT, AGENT_LOGGER, BUS_STORES, type AgentContext } from '@outpost/agent-runtime';
 import { TelemetryService, type ProfileSource } from '../telemetry.service.js';
 
@@ -42,12 +41,17 @@ export class ProfileWatcher implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private watch(source: ProfileSource, key: string): KeyWatch {
-    return watchKey(this.stores.desired, key, (entry) => this.receive(source, entry), {
-      onError: (err) => this.logger.warn(`watch of ${key} failed: ${String(err)}`, LOG),
-    });
+    return watchKey(
+      this.stores,
+      { bucket: KV_DESIRED, key, nodeId: this.ctx.nodeId, agent: this.ctx.agent },
+      (entry) => this.receive(source, entry),
+      {
+        onError: (err) => this.logger.warn(`watch of ${key} failed: ${String(err)}`, LOG),
+      },
+    );
   }
 
-  private async receive(source: ProfileSource, entry: KvWatchEntry): Promise<void> {
+  private async receive(source: ProfileSource, entry: KeyEntry): Promise<void> {
     let text: string | undefined;
     if (entry.operation === 'PUT') {
       try {

@@ -18,9 +18,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createGunzip } from 'node:zlib';
-import xz from 'xz-decompress';
 
-const { XzReadableStream } = xz;
 import { hashRegion } from './slot-writer.js';
 
 export type DownloadFailure = 'download' | 'insufficient-storage' | 'checksum' | 'unsupported-format';
@@ -244,7 +242,9 @@ export async function downloadImage(spec: DownloadSpec, hooks: DownloadHooks = {
 
 /** xz decoding in the stream; a corrupt or truncated stream is the wrong image (checksum). */
 async function* unxz(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const decoded = new XzReadableStream(ReadableStream.from(source));
+  // Loaded on the first .xz image, not at start: the decoder (WebAssembly) is rarely needed.
+  const { default: xz } = await import('xz-decompress');
+  const decoded = new xz.XzReadableStream(ReadableStream.from(source));
   try {
     for await (const chunk of decoded) yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   } catch (err) {
