@@ -27,6 +27,10 @@ export default {
     '/dist/',
     ...(process.env.OUTPOST_BOOT_TEST ? [] : ['/test/boot/']),
   ],
-  testTimeout: 60_000,
+  // Tests and hooks (a beforeAll that starts servers and suites) on a loaded 2-core machine: waits inside
+  // them are on readiness (eventually(), READY_TIMEOUT_MS), so this bound only ends a test that hangs.
+  testTimeout: 300_000,
+  // The ten slowest suites at the end of every run.
+  reporters: ['default', '<rootDir>/tools/jest/slowest-suites.mjs'],
   maxWorkers: 2,
 };

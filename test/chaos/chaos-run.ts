@@ -140,7 +140,7 @@ export async function chaosRun(o: ChaosOptions): Promise<ChaosResult> {
   const kills: string[] = [];
   try {
     for (const app of APPS[o.deployment].apps) start(app);
-    await eventually(async () => expect(await orchestrator()).toBe('ORCHESTRATION_STATE_IDLE'), 90_000);
+    await eventually(async () => expect(await orchestrator()).toBe('ORCHESTRATION_STATE_IDLE'));
     await invariants('before the update');
 
     // The trial takes a moment either way, so that kills land in it too.
@@ -198,15 +198,19 @@ export async function chaosRun(o: ChaosOptions): Promise<ChaosResult> {
     const finalState = final.state ?? '';
     // The update agent settles its last step (a rollback's reboot) on its own: wait for the slot.
     const expectedSlot = o.variant === 'good' ? 'b' : 'a';
-    await eventually(async () => expect((await device.bootRecord()).slot).toBe(expectedSlot), 60_000);
+    await eventually(async () => expect((await device.bootRecord()).slot).toBe(expectedSlot));
+    // What is on disk is the newest state, not a stale save that renamed itself over it last. The
+    // status answers from memory, so the save may land a moment after it (on a loaded machine, seconds).
+    const saved = async () => {
+      const file = join(dir, 'state', 'orchestrator', 'state.json');
+      const doc = JSON.parse(await readFile(file, 'utf8')) as { data: { state: string } };
+      return `ORCHESTRATION_STATE_${doc.data.state}`;
+    };
+    await eventually(async () => expect(await saved()).toBe(finalState));
     for (const p of running.values()) p.kill('SIGKILL');
     await Promise.all([...running.values()].map((p) => p.exited));
     await invariants('at the end');
-    // What is on disk is the newest state, not a stale save that renamed itself over it last.
-    const saved = JSON.parse(await readFile(join(dir, 'state', 'orchestrator', 'state.json'), 'utf8')) as {
-      data: { state: string };
-    };
-    expect(`ORCHESTRATION_STATE_${saved.data.state}`).toBe(finalState);
+    expect(await saved()).toBe(finalState);
     const loader = device.bootLoader();
     const listed = await bootctlList(device.espDir);
     if (o.variant === 'good') {

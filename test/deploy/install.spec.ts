@@ -112,7 +112,7 @@ describe('the bundle and deploy/install.sh', () => {
     await writeFile(join(root, 'etc/machine-id'), `${MACHINE_ID}\n`);
     install = (...args) => sh(join(bundle, 'deploy/install.sh'), ['--root', root, ...args]);
     uninstall = (...args) => sh(join(bundle, 'deploy/uninstall.sh'), ['--root', root, ...args]);
-  }, 300_000);
+  });
 
   afterAll(async () => {
     if (work) await rm(work, { recursive: true, force: true });
@@ -417,11 +417,14 @@ describe('the bundle and deploy/install.sh', () => {
           const found = mine.map((p) => String(p.name)).sort();
           if (found.length < AGENTS.length) throw new Error(`only ${found.join(', ')} answered:\n${output}`);
           return found;
-        }, 60_000);
+        });
         expect(names).toEqual(AGENTS.map((a) => `outpost-${a}`));
         const health = json(await nc.request(`edge.${nodeId}.node.cmd.health`, '{}', { timeout: 5000 }));
         expect(health.nodeId).toBe(nodeId);
-        expect(output).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find (module|package)|PERMISSIONS_VIOLATION/);
+        // ENOENT: a tool the agents spawn that this bare PATH leaves out (sfdisk lives in /usr/sbin).
+        expect(output).not.toMatch(
+          /ERR_MODULE_NOT_FOUND|Cannot find (module|package)|PERMISSIONS_VIOLATION|ENOENT/,
+        );
         // The installed operator CLI (on PATH through /usr/local/bin) sees the node, as the admin.
         expect(await readlink(join(root, 'usr/local/bin/outpostctl'))).toBe('/opt/outpost/bin/outpostctl');
         const ctl = spawnSync(
@@ -441,7 +444,7 @@ describe('the bundle and deploy/install.sh', () => {
         await nc?.close();
         await nats?.stop();
       }
-    }, 120_000);
+    });
 
     it('uninstall removes what install added and keeps state, seeds and changed configuration', async () => {
       const r = await uninstall();

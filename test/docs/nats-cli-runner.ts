@@ -256,7 +256,7 @@ export class CookbookRunner {
         if (!out.includes(expect.until ?? ''))
           throw new Error(`line ${line}: no "${expect.until}" yet in\n${out}`);
         return out;
-      }, 60_000);
+      });
     }
     return this.execute(cmd, line, expect);
   }
@@ -398,7 +398,7 @@ export class CookbookRunner {
           throw new Error(
             `line ${open.line}: nats sub ${open.subject} received ${open.messages.length} of ${open.count}`,
           );
-      }, 30_000);
+      });
       open.sub.unsubscribe();
       for (const m of open.messages) {
         const schema = schemas.get(m.subject);

@@ -58,7 +58,7 @@ describe('edge-node and node-agent processes', () => {
     await eventually(async () => {
       const reply = await nc.request(`edge.${nodeId}.node.cmd.health`, '{}', { timeout: 1000 });
       expect(json(reply).state).toBe('HEALTH_STATE_HEALTHY');
-    }, 30_000);
+    });
   }
 
   beforeAll(async () => {

@@ -2,14 +2,13 @@
  * The update orchestrator driving the real update agent and node agent on a real nats-server and a
  * SimulatedDevice (GPT disk image, ESP with systemd-boot counting), with images served over HTTP.
  * A simulated reboot is played as the boot would: the suite stops and starts again (runMain does
- * this in an app). Windows are written relative to Date.now(), so the real clock drives them.
+ * this in an app). Windows open now are written relative to Date.now(); one that opens later is
+ * reached by stepping the orchestrator's clock (a ShiftedClock) to it, never by waiting for real time.
  * Scenarios: commit; a required agent missing after the reboot -> rollback; the new slot does not
  * boot -> fallback reported; a window too short -> waits (and a bad desired state is rejected); the
  * old slot unhealthy too after the rollback -> HALTED; a full rollout group waits for its lease.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,13 +21,14 @@ import { SimulatedDevice } from '@outpost/device';
 import { NodeAgent } from '@outpost/agent-node';
 import { UpdateAgent } from '@outpost/agent-update';
 import {
+  bootctlList,
   connectTo,
   eventually,
   simulatedNodeEnv,
   startNatsServer,
   type NatsServerHandle,
 } from '@outpost/testing';
-import { OrchestratorAgent } from '@outpost/agent-orchestrator';
+import { OrchestratorAgent, OrchestratorModule, ShiftedClock } from '@outpost/agent-orchestrator';
 import {
   ImageServer,
   makeImage,
@@ -43,29 +43,6 @@ const MiB = 1024 * 1024;
 const MINUTE = 60_000;
 const localUtc = (ms: number) => new Date(ms).toISOString().slice(0, 16);
 
-/** What the real bootctl reads from an ESP laid on a tmpfs: ids, default, tries left. */
-function bootctlList(espDir: string): { id: string; default: boolean; tries?: number }[] {
-  const mnt = mkdtempSync(join(tmpdir(), 'outpost-esp-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mnt]);
-  try {
-    cpSync(espDir, mnt, { recursive: true });
-    const out = execFileSync('bootctl', [`--esp-path=${mnt}`, '--no-variables', '--no-pager', 'list'], {
-      env: { ...process.env, SYSTEMD_RELAX_ESP_CHECKS: '1' },
-      encoding: 'utf8',
-    });
-    return out
-      .split(/\n\s*\n/)
-      .filter((block) => /\bid: /.test(block))
-      .map((block) => ({
-        id: /\bid: (\S+)/.exec(block)?.[1] ?? '',
-        default: /title: .*\(default\)/.test(block),
-        tries: /tries: (\d+) left/.test(block) ? Number(/tries: (\d+) left/.exec(block)?.[1]) : undefined,
-      }));
-  } finally {
-    execFileSync('umount', [mnt]);
-    rmSync(mnt, { recursive: true, force: true });
-  }
-}
 const HEALTHY_AGENTS = 'node,update,orchestrator';
 
 describe('update orchestrator with the update and node agents', () => {
@@ -92,8 +69,14 @@ describe('update orchestrator with the update and node agents', () => {
     await http.stop();
   });
 
-  /** One simulated node (own dir, own node id) running node + update + orchestrator in one suite. */
-  async function startNode(name: string) {
+  /**
+   * One simulated node (own dir, own node id) running node + update + orchestrator in one suite; the
+   * orchestrator on `clock` when given (it keeps it across the simulated reboots).
+   */
+  async function startNode(name: string, clock?: ShiftedClock) {
+    const orchestrator = clock
+      ? { ...OrchestratorAgent, module: OrchestratorModule.withClock(clock) }
+      : OrchestratorAgent;
     const dir = await mkdtemp(join(tmpdir(), `outpost-orch-${name}-`));
     const baseEnv = simulatedNodeEnv(dir, nats.url, {
       OUTPOST_NODE_ID: `orch-${name}`,
@@ -111,7 +94,7 @@ describe('update orchestrator with the update and node agents', () => {
       nodeId: '',
       rebooted: Promise.resolve(),
       async start(extra: NodeJS.ProcessEnv = {}) {
-        node.suite = await startSuite([NodeAgent, UpdateAgent, OrchestratorAgent], {
+        node.suite = await startSuite([NodeAgent, UpdateAgent, orchestrator], {
           env: { ...baseEnv, ...extra },
           logger: new JsonLogger({ agent: 'edge-node' }, (process.env.E2E_LOG as 'error') ?? 'error'),
         });
@@ -131,12 +114,12 @@ describe('update orchestrator with the update and node agents', () => {
         const msg = await nc.request(`edge.${node.nodeId}.${agent}.cmd.${verb}`, body, { timeout: 10_000 });
         return { body: json(msg), code: msg.headers?.get('Nats-Service-Error-Code') };
       },
-      async stateIs(state: string, timeout = 45_000) {
+      async stateIs(state: string) {
         return eventually(async () => {
           const { body } = await node.request('orchestrator', 'status');
           expect(body.state).toBe(`ORCHESTRATION_STATE_${state}`);
           return body;
-        }, timeout);
+        });
       },
     };
     cleanups.push(async () => {
@@ -193,9 +176,10 @@ describe('update orchestrator with the update and node agents', () => {
   });
 
   it('(1b) set outside a window: downloads now, installs when the window opens, bootctl agrees', async () => {
-    const node = await startNode('later');
-    // The next whole minute at least 15 s away (windows are minute-precise): a window that opens soon.
-    const opens = Math.ceil((Date.now() + 15_000) / MINUTE) * MINUTE;
+    const clock = new ShiftedClock();
+    const node = await startNode('later', clock);
+    // A window an hour from now (on a whole minute: windows are minute-precise).
+    const opens = Math.ceil((clock.now() + 60 * MINUTE) / MINUTE) * MINUTE;
     const url = http.serve('/later.img', { body: image.raw });
     await desiredKv.put(
       `${node.nodeId}.update`,
@@ -204,17 +188,19 @@ describe('update orchestrator with the update and node agents', () => {
       ]),
     );
     const waiting = await node.stateIs('WAITING_WINDOW');
-    expect(Date.now()).toBeLessThan(opens); // still before the window: the download did not wait for it
-    expect(waiting.updateState).toBe('UPDATE_STATE_DOWNLOADED');
+    expect(waiting.updateState).toBe('UPDATE_STATE_DOWNLOADED'); // the download did not wait for the window
+    expect(clock.now()).toBeLessThan(opens);
+    expect(await (await node.device()).bootRecord()).toMatchObject({ bootCount: 1, slot: 'a' });
+    // The window opens: the clock steps to it (as time would), the waiting run installs and reboots.
+    clock.shift(opens - clock.now());
     await node.afterReboot();
-    expect(Date.now()).toBeGreaterThanOrEqual(opens);
     await node.stateIs('COMMITTED');
     const device = await node.device();
     expect((await device.slots()).active.slot).toBe('b');
-    const listed = bootctlList(device.espDir);
+    const listed = await bootctlList(device.espDir);
     expect(listed.find((e) => e.default)?.id).toBe('outpost-b.conf');
     expect(listed.find((e) => e.id === 'outpost-b.conf')?.tries).toBeUndefined(); // blessed
-  }, 150_000);
+  });
 
   it('(1c) waiting for a window tomorrow, the operator moves the window to now: the same run installs', async () => {
     const node = await startNode('moved');
@@ -237,7 +223,7 @@ describe('update orchestrator with the update and node agents', () => {
       expect.objectContaining({ version: '3.1.0', result: 'ORCHESTRATION_STATE_COMMITTED' }),
     ]);
     expect(http.requestsFor('/moved.img')).toHaveLength(1);
-  }, 150_000);
+  });
 
   it('(2) a required agent never READY after the reboot: ROLLED_BACK to slot a', async () => {
     const node = await startNode('rollback');
@@ -324,7 +310,7 @@ describe('update orchestrator with the update and node agents', () => {
       const s = await node.stateIs('WAITING_WINDOW');
       expect(String(s.detail)).toMatch(/outside every maintenance window; next opens at/);
       return s;
-    }, 45_000);
+    });
     expect(Date.parse(String((status.nextWindow as Json).start))).toBe(
       Date.parse(`${localUtc(tomorrow)}:00Z`),
     );
@@ -399,11 +385,11 @@ describe('update orchestrator with the update and node agents', () => {
     await Promise.all(
       nodes.map(async (node) => {
         await node.afterReboot();
-        await node.stateIs('COMMITTED', 120_000);
+        await node.stateIs('COMMITTED');
       }),
     );
     sub.unsubscribe();
     expect(most).toBe(1);
     for (const node of nodes) expect((await (await node.device()).slots()).active.slot).toBe('b');
-  }, 240_000);
+  });
 });

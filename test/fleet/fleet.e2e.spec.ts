@@ -32,7 +32,6 @@ import { hubConfig } from './fleet-config.js';
 const NODE_IDS = ['fleet-a', 'fleet-b'] as const;
 type NodeId = (typeof NODE_IDS)[number];
 const [A, B] = NODE_IDS;
-const SLOW = 180_000;
 
 const json = (m: Msg) => JSON.parse(new TextDecoder().decode(m.data));
 
@@ -97,14 +96,27 @@ describe('a fleet of leaf nodes', () => {
       const head = sourced.slice(0, local.length);
       expect(head.map((e) => e.sourceSeq)).toEqual(local.map((_, i) => i + 1));
       expect(head.map(({ subject, data }) => ({ subject, data }))).toEqual(local);
-    }, 60_000);
+    });
   }
 
   async function ready(id: NodeId): Promise<void> {
-    await eventually(async () => {
-      const health = json(await request(id, 'node', 'health'));
-      expect(health.state).toBe('HEALTH_STATE_HEALTHY');
-    }, 60_000);
+    try {
+      await eventually(async () => {
+        const health = json(await request(id, 'node', 'health'));
+        expect(health.state).toBe('HEALTH_STATE_HEALTHY');
+      });
+    } catch (err) {
+      // Which side is missing: the node itself, or its leaf link to the hub.
+      const { local, app } = node(id);
+      const locally = await local
+        .request(`edge.${id}.node.cmd.health`, '{}', { timeout: 5_000 })
+        .then((m) => `on its own server: ${String(json(m).state)}`)
+        .catch((e: Error) => `on its own server: ${e.message}`);
+      throw new Error(
+        `${id} is not healthy from the hub: ${(err as Error).message}; ${locally}\n` +
+          `edge-node (exit ${String(app.child.exitCode)}):\n${app.output().slice(-4000)}`,
+      );
+    }
   }
 
   beforeAll(async () => {
@@ -131,11 +143,11 @@ describe('a fleet of leaf nodes', () => {
         ),
       )),
     );
-    hubNc = await connect({ servers: hub.map((h) => h.url), name: 'fleet-operator' });
+    hubNc = await connect({ servers: hub.map((h) => h.url), name: 'fleet-operator', timeout: 60_000 });
     // Clustered JetStream answers once the members have elected a meta leader.
-    hubJsm = await eventually(() => jetstreamManager(hubNc), 60_000);
+    hubJsm = await eventually(() => jetstreamManager(hubNc));
     // The hub stream sources every node from the start; a node not joined yet is simply retried.
-    await eventually(() => provisionFleetEvents(hubNc, NODE_IDS, { replicas: 3 }), 60_000);
+    await eventually(() => provisionFleetEvents(hubNc, NODE_IDS, { replicas: 3 }));
 
     for (const id of NODE_IDS) {
       // The node's server as deploy/install.sh configures it: the production renderer (@outpost/nats-config)
@@ -172,8 +184,8 @@ describe('a fleet of leaf nodes', () => {
       );
       nodes.set(id, { id, server, app, local });
     }
-    for (const id of NODE_IDS) await ready(id);
-  }, SLOW);
+    await Promise.all(NODE_IDS.map(ready));
+  });
 
   afterAll(async () => {
     for (const n of nodes.values()) {
@@ -187,146 +199,130 @@ describe('a fleet of leaf nodes', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it(
-    'reaches every agent of every node from the hub: micro discovery, commands, status in each domain',
-    async () => {
-      // nats micro ls, from the hub
-      const byNode = new Map<string, string[]>();
-      await eventually(async () => {
-        byNode.clear();
-        for await (const m of await hubNc.requestMany('$SRV.PING', '', { maxWait: 1_000 })) {
-          const ping = json(m);
-          const id = ping.metadata?.node_id as string;
-          byNode.set(id, [...(byNode.get(id) ?? []), ping.name as string].sort());
-        }
-        for (const id of NODE_IDS) expect(byNode.get(id)).toHaveLength(Object.keys(CATALOG).length);
-      });
-      expect(byNode.get(A)).toEqual(byNode.get(B));
-      expect(byNode.get(A)).toContain('outpost-telemetry');
-
-      // nats req edge.<node>.node.cmd.describe '{}', from the hub
-      for (const id of NODE_IDS) {
-        expect(json(await request(id, 'node', 'describe')).identity.nodeId).toBe(id);
+  it('reaches every agent of every node from the hub: micro discovery, commands, status in each domain', async () => {
+    // nats micro ls, from the hub
+    const byNode = new Map<string, string[]>();
+    await eventually(async () => {
+      byNode.clear();
+      for await (const m of await hubNc.requestMany('$SRV.PING', '', { maxWait: 1_000 })) {
+        const ping = json(m);
+        const id = ping.metadata?.node_id as string;
+        byNode.set(id, [...(byNode.get(id) ?? []), ping.name as string].sort());
       }
+      for (const id of NODE_IDS) expect(byNode.get(id)).toHaveLength(Object.keys(CATALOG).length);
+    });
+    expect(byNode.get(A)).toEqual(byNode.get(B));
+    expect(byNode.get(A)).toContain('outpost-telemetry');
 
-      // Each node's status lives in its own domain; the hub reads it through $JS.<node>.API.
-      for (const id of NODE_IDS) {
-        const status = await nodeKvm(hubNc, id).open(KV_STATUS);
-        expect((await status.get(`${id}.node.health`))?.json<{ state: string }>().state).toBe(
-          'HEALTH_STATE_HEALTHY',
-        );
-        const other = id === A ? B : A;
-        expect(await status.get(`${other}.node.health`)).toBeNull();
-      }
-      // The agents provisioned their stream and buckets on their leaf server, not on the hub.
-      const jsmA = await nodeJetStreamManager(hubNc, A);
-      expect((await jsmA.getAccountInfo()).domain).toBe(A);
-      expect((await jsmA.streams.info(EVENT_STREAM)).config.subjects).toEqual(['edge.*.*.evt.>']);
-      await expect(hubJsm.streams.info(EVENT_STREAM)).rejects.toThrow(/not found/i);
-      await expect(hubJsm.streams.info(`KV_${KV_STATUS}`)).rejects.toThrow(/not found/i);
-    },
-    SLOW,
-  );
+    // nats req edge.<node>.node.cmd.describe '{}', from the hub
+    for (const id of NODE_IDS) {
+      expect(json(await request(id, 'node', 'describe')).identity.nodeId).toBe(id);
+    }
 
-  it(
-    'sets one node desired state from the hub: only that node applies it, and its event reaches the hub',
-    async () => {
-      const profile = {
-        entries: [
-          {
-            input: 'cpu',
-            type: 'TELEMETRY_SIGNAL_METRICS',
-            kind: 'TELEMETRY_KIND_HOST',
-            level: 'TELEMETRY_LEVEL_DEBUG',
-            intervalSeconds: 7,
-          },
-        ],
-      };
-      const desired = await nodeKvm(hubNc, A).open(KV_DESIRED);
-      await desired.put(`${A}.telemetry`, JSON.stringify(profile));
-
-      const effective = async (id: NodeId) =>
-        (await (await nodeKvm(hubNc, id).open(KV_STATUS)).get(`${id}.telemetry.effective`))?.json<{
-          profile?: { entries?: { input: string; intervalSeconds: number }[] };
-        }>();
-      await eventually(async () => {
-        const entries = (await effective(A))?.profile?.entries ?? [];
-        expect(entries.map((e) => `${e.input}:${e.intervalSeconds}`)).toEqual(['cpu:7']);
-      });
-      const entriesB = (await effective(B))?.profile?.entries ?? [];
-      expect(entriesB.map((e) => `${e.input}:${e.intervalSeconds}`)).not.toContain('cpu:7');
-      expect(await (await nodeKvm(hubNc, B).open(KV_DESIRED)).get(`${A}.telemetry`)).toBeNull();
-
-      await eventually(async () => {
-        const configs = (await hubEvents(A)).filter((e) => e.subject === `edge.${A}.telemetry.evt.config`);
-        expect(configs.map((e) => JSON.parse(e.data).profile?.entries?.[0]?.intervalSeconds)).toContain(7);
-      }, 60_000);
-    },
-    SLOW,
-  );
-
-  it(
-    "brings every node's own events to the hub in the node's order, and no node stores another's",
-    async () => {
-      for (const id of NODE_IDS) {
-        const other = id === A ? B : A;
-        const jsm = await jetstreamManager(node(id).local);
-        const info = await jsm.streams.info(EVENT_STREAM, { subjects_filter: `edge.${other}.>` });
-        expect(info.state.subjects ?? {}).toEqual({});
-        await expectHubHasNodeEvents(id, 3);
-      }
-    },
-    SLOW,
-  );
-
-  it(
-    'loses nothing through a WAN outage: each node keeps working alone and catches the hub up on return',
-    async () => {
-      // The outage: every hub member goes down (from a node, the same as its uplink failing), stays down
-      // while the nodes carry on, and comes back with its store.
-      let endOutage!: () => void;
-      const outage = new Promise<void>((resolve) => (endOutage = resolve));
-      let down = 0;
-      const restarted = Promise.all(
-        hub.map((h) =>
-          h.restart(() => {
-            down += 1;
-            return outage;
-          }),
-        ),
+    // Each node's status lives in its own domain; the hub reads it through $JS.<node>.API.
+    for (const id of NODE_IDS) {
+      const status = await nodeKvm(hubNc, id).open(KV_STATUS);
+      expect((await status.get(`${id}.node.health`))?.json<{ state: string }>().state).toBe(
+        'HEALTH_STATE_HEALTHY',
       );
-      await eventually(() => expect(down).toBe(hub.length), 30_000);
+      const other = id === A ? B : A;
+      expect(await status.get(`${other}.node.health`)).toBeNull();
+    }
+    // The agents provisioned their stream and buckets on their leaf server, not on the hub.
+    const jsmA = await nodeJetStreamManager(hubNc, A);
+    expect((await jsmA.getAccountInfo()).domain).toBe(A);
+    expect((await jsmA.streams.info(EVENT_STREAM)).config.subjects).toEqual(['edge.*.*.evt.>']);
+    await expect(hubJsm.streams.info(EVENT_STREAM)).rejects.toThrow(/not found/i);
+    await expect(hubJsm.streams.info(`KV_${KV_STATUS}`)).rejects.toThrow(/not found/i);
+  });
 
-      const atCut = new Map<NodeId, number>();
-      for (const id of NODE_IDS) {
-        const jsm = await jetstreamManager(node(id).local);
-        atCut.set(id, (await jsm.streams.info(EVENT_STREAM)).state.last_seq);
-      }
-      // On site, each node carries on: its agents answer locally, its desired state can be set locally,
-      // and its events pile up in its own stream.
-      for (const id of NODE_IDS) {
-        const a = node(id);
-        const health = json(await a.local.request(`edge.${id}.node.cmd.health`, '{}', { timeout: 5_000 }));
-        expect(health.state).toBe('HEALTH_STATE_HEALTHY');
-        const jsm = await jetstreamManager(a.local);
-        await eventually(async () => {
-          const last = (await jsm.streams.info(EVENT_STREAM)).state.last_seq;
-          expect(last).toBeGreaterThanOrEqual((atCut.get(id) ?? 0) + 5);
-        }, 30_000);
-      }
+  it('sets one node desired state from the hub: only that node applies it, and its event reaches the hub', async () => {
+    const profile = {
+      entries: [
+        {
+          input: 'cpu',
+          type: 'TELEMETRY_SIGNAL_METRICS',
+          kind: 'TELEMETRY_KIND_HOST',
+          level: 'TELEMETRY_LEVEL_DEBUG',
+          intervalSeconds: 7,
+        },
+      ],
+    };
+    const desired = await nodeKvm(hubNc, A).open(KV_DESIRED);
+    await desired.put(`${A}.telemetry`, JSON.stringify(profile));
 
-      endOutage();
-      await restarted;
-      await eventually(() => jetstreamManager(hubNc), 60_000);
-      for (const id of NODE_IDS) {
-        await eventually(async () => {
-          expect(json(await request(id, 'node', 'health')).nodeId).toBe(id);
-        }, 60_000);
-      }
-      // Nothing lost, nothing doubled, nothing reordered: the hub's copy of each node's events begins
-      // with exactly the node's stream, including everything stored during the outage.
-      for (const id of NODE_IDS) await expectHubHasNodeEvents(id, (atCut.get(id) ?? 0) + 5);
-    },
-    SLOW,
-  );
+    const effective = async (id: NodeId) =>
+      (await (await nodeKvm(hubNc, id).open(KV_STATUS)).get(`${id}.telemetry.effective`))?.json<{
+        profile?: { entries?: { input: string; intervalSeconds: number }[] };
+      }>();
+    await eventually(async () => {
+      const entries = (await effective(A))?.profile?.entries ?? [];
+      expect(entries.map((e) => `${e.input}:${e.intervalSeconds}`)).toEqual(['cpu:7']);
+    });
+    const entriesB = (await effective(B))?.profile?.entries ?? [];
+    expect(entriesB.map((e) => `${e.input}:${e.intervalSeconds}`)).not.toContain('cpu:7');
+    expect(await (await nodeKvm(hubNc, B).open(KV_DESIRED)).get(`${A}.telemetry`)).toBeNull();
+
+    await eventually(async () => {
+      const configs = (await hubEvents(A)).filter((e) => e.subject === `edge.${A}.telemetry.evt.config`);
+      expect(configs.map((e) => JSON.parse(e.data).profile?.entries?.[0]?.intervalSeconds)).toContain(7);
+    });
+  });
+
+  it("brings every node's own events to the hub in the node's order, and no node stores another's", async () => {
+    for (const id of NODE_IDS) {
+      const other = id === A ? B : A;
+      const jsm = await jetstreamManager(node(id).local);
+      const info = await jsm.streams.info(EVENT_STREAM, { subjects_filter: `edge.${other}.>` });
+      expect(info.state.subjects ?? {}).toEqual({});
+      await expectHubHasNodeEvents(id, 3);
+    }
+  });
+
+  it('loses nothing through a WAN outage: each node keeps working alone and catches the hub up on return', async () => {
+    // The outage: every hub member goes down (from a node, the same as its uplink failing), stays down
+    // while the nodes carry on, and comes back with its store.
+    let endOutage!: () => void;
+    const outage = new Promise<void>((resolve) => (endOutage = resolve));
+    let down = 0;
+    const restarted = Promise.all(
+      hub.map((h) =>
+        h.restart(() => {
+          down += 1;
+          return outage;
+        }),
+      ),
+    );
+    await eventually(() => expect(down).toBe(hub.length));
+
+    const atCut = new Map<NodeId, number>();
+    for (const id of NODE_IDS) {
+      const jsm = await jetstreamManager(node(id).local);
+      atCut.set(id, (await jsm.streams.info(EVENT_STREAM)).state.last_seq);
+    }
+    // On site, each node carries on: its agents answer locally, its desired state can be set locally,
+    // and its events pile up in its own stream.
+    for (const id of NODE_IDS) {
+      const a = node(id);
+      const health = json(await a.local.request(`edge.${id}.node.cmd.health`, '{}', { timeout: 5_000 }));
+      expect(health.state).toBe('HEALTH_STATE_HEALTHY');
+      const jsm = await jetstreamManager(a.local);
+      await eventually(async () => {
+        const last = (await jsm.streams.info(EVENT_STREAM)).state.last_seq;
+        expect(last).toBeGreaterThanOrEqual((atCut.get(id) ?? 0) + 5);
+      });
+    }
+
+    endOutage();
+    await restarted;
+    await eventually(() => jetstreamManager(hubNc));
+    for (const id of NODE_IDS) {
+      await eventually(async () => {
+        expect(json(await request(id, 'node', 'health')).nodeId).toBe(id);
+      });
+    }
+    // Nothing lost, nothing doubled, nothing reordered: the hub's copy of each node's events begins
+    // with exactly the node's stream, including everything stored during the outage.
+    for (const id of NODE_IDS) await expectHubHasNodeEvents(id, (atCut.get(id) ?? 0) + 5);
+  });
 });

@@ -211,7 +211,7 @@ describe('agents under their own NATS users (split mode)', () => {
         .map((e) => e.buffer)
         .filter((b) => b !== undefined && Number(b.depth ?? 0) > 0);
       expect(buffered.map((b) => b?.stream)).toContain('OBS_BUFFER_OTLP_METRICS');
-    }, 30_000);
+    });
   });
 
   it('no agent hits a permission violation doing its own work', () => {

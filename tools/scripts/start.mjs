@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { ensureNatsServer } from './ensure-nats-server.mjs';
+import { ensureNatsServer } from './ensure-system-tools.mjs';
 import { NODE_FLAGS, shippedMain, unitEnv } from './shipped.mjs';
 
 const root = resolve(new URL('../..', import.meta.url).pathname);
@@ -24,7 +24,7 @@ function freePort() {
   });
 }
 
-async function waitForPort(port, ms = 15_000) {
+async function waitForPort(port, ms = 60_000) {
   const { connect } = await import('node:net');
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {

@@ -41,6 +41,9 @@ export interface ServiceInfo {
 
 const utf8 = new TextDecoder();
 
+/** The least time a key listing gets (more with a longer --timeout). */
+const LIST_KEYS_MIN_MS = 15_000;
+
 export class Fleet {
   readonly client: BusClient;
   private kvs = new Map<string, Promise<KV>>();
@@ -75,7 +78,19 @@ export class Fleet {
     // A Set: keys() lists through a consumer that also delivers keys written while it lists, so a
     // status key updated meanwhile would come twice.
     const out = new Set<string>();
-    for await (const key of await kv.keys(filter)) out.add(key);
+    const lister = await kv.keys(filter);
+    // The listing ends when its consumer reports nothing pending; bounded all the same, so that a
+    // listing that never hears so ends the command with a message instead of hanging it.
+    const limitMs = Math.max(this.timeoutMs, LIST_KEYS_MIN_MS);
+    const timer = setTimeout(
+      () => lister.stop(new Error(`listing ${bucket} ${filter} did not finish within ${limitMs} ms`)),
+      limitMs,
+    );
+    try {
+      for await (const key of lister) out.add(key);
+    } finally {
+      clearTimeout(timer);
+    }
     return [...out].sort();
   }
 

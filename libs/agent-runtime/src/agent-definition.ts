@@ -1,5 +1,5 @@
 /** What an agent lib exports: its id, its Nest module and its typed settings. */
-import type { Type } from '@nestjs/common';
+import type { DynamicModule, Type } from '@nestjs/common';
 import type { AgentId, ServiceId } from '@outpost/contracts';
 import type { SettingsSpec } from './config/settings.js';
 
@@ -7,7 +7,8 @@ import type { SettingsSpec } from './config/settings.js';
 export interface AgentDefinition<S extends SettingsSpec = SettingsSpec, Id extends ServiceId = AgentId> {
   agent: Id;
   description: string;
-  module: Type<unknown>;
+  /** Its Nest module; a dynamic one lets a test give the agent other providers (e.g. a clock). */
+  module: Type<unknown> | DynamicModule;
   settings: S;
   /**
    * Runs on a fleet's hub, not on a node (the fleet service). Without NATS users the runtime then

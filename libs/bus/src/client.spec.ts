@@ -120,7 +120,8 @@ describe('BusClient', () => {
   });
 
   it('fails with DEADLINE_EXCEEDED when nobody answers in time, saying why', async () => {
-    const err = await errorOf(client.request(NodeApi.cmd.describe, {}, { timeoutMs: 400 }));
+    // Long enough for at least one "no responders" round trip on a loaded machine (400 ms was not).
+    const err = await errorOf(client.request(NodeApi.cmd.describe, {}, { timeoutMs: 3_000 }));
     expect(err.code).toBe(ErrorCode.DEADLINE_EXCEEDED);
     expect(err.message).toMatch(/no responders/);
   });

@@ -12,7 +12,7 @@
  * agents).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterBootAttempt, selectEntry, slotOfEntry, type BootEntry } from './boot/bls.js';
 import { EspBootLoader, type OneShotStore } from './boot/esp-boot-loader.js';
@@ -121,7 +121,13 @@ export class SimulatedDevice implements Device {
 
   /** The disk image is made on first use (it needs sfdisk; identity-only users never pay for it). */
   async slots(): Promise<SlotLayout> {
-    if ((await readOptional(this.diskImage)) === undefined) {
+    // Exists or not: reading the image to find out would pull all of its 146 MiB through memory.
+    if (
+      !(await access(this.diskImage).then(
+        () => true,
+        () => false,
+      ))
+    ) {
       await createAbDiskImage(this.diskImage, SIMULATED_DISK);
     }
     const partitions = await readPartitions(this.diskImage);

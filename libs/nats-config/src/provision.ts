@@ -21,6 +21,8 @@ export async function provisionAsAdmin(
     servers: url,
     name: 'outpost-provision',
     authenticator: nkeyAuthenticator(seed),
+    // A server that has just started on a busy machine (or a small board at boot) may answer slowly.
+    timeout: 60_000,
   });
   try {
     await provisionJetStream(nc, { ...limits, nodeId });

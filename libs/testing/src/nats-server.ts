@@ -53,7 +53,7 @@ export interface StartNatsServerOptions {
 }
 
 const LOOPBACK = '127.0.0.1';
-const START_TIMEOUT_MS = 15_000;
+const START_TIMEOUT_MS = 60_000; // a loaded machine; a server that listens is used at once
 const STOP_GRACE_MS = 5_000;
 const PROBE_TIMEOUT_MS = 1_000;
 const PROBE_INTERVAL_MS = 50;
@@ -101,6 +101,8 @@ export async function connectTo(
   return connect({
     servers: handle.url,
     name: 'outpost-test',
+    // The handshake (TLS, nkey) on a machine that other work keeps busy: nats.js gives up after 20 s.
+    timeout: 60_000,
     reconnectTimeWait: 200,
     maxReconnectAttempts: 75,
     ...extraConnectOptions.get(handle),
@@ -217,9 +219,19 @@ class ServerProcess {
       });
     });
     const pipes = [child.stdout, child.stderr].filter((stream) => stream instanceof Socket);
+    // Ours holds the port once it says so: until then an INFO on the port may come from another
+    // process that took the free port first (a second copy of the suite, a hub's leafnode listener).
+    const bound = `Listening for client connections on ${LOOPBACK}:${port}`;
+    let listening = false;
+    let recent = '';
     for (const pipe of pipes) {
       pipe.setEncoding('utf8');
-      pipe.on('data', (chunk: string) => output.push(chunk));
+      pipe.on('data', (chunk: string) => {
+        output.push(chunk);
+        if (listening) return;
+        recent = (recent + chunk).slice(-4096);
+        listening = recent.includes(bound);
+      });
     }
     // A forgotten stop() must not keep the test runner alive; the reaper kills the server instead.
     setReferenced(child, pipes, false);
@@ -230,8 +242,7 @@ class ServerProcess {
     const state = { exited: false };
     void exited.then(() => (state.exited = true));
     while (!state.exited) {
-      // Checking our process again guards against a foreign server that grabbed the port meanwhile.
-      if ((await acceptsNatsClients(port)) && !state.exited) return server;
+      if (listening && (await acceptsNatsClients(port)) && !state.exited) return server;
       if (Date.now() > deadline) {
         await server.stop();
         throw new Error(
@@ -322,7 +333,7 @@ export async function resolveNatsServerBinary(): Promise<string> {
   // Loaded only when needed: it may apt-install nats-server (as root) or throw install instructions. It is the
   // one script `npm start` uses too, and tools/scripts is not an Nx project, hence the relative import.
   // eslint-disable-next-line @nx/enforce-module-boundaries -- shared installer script outside any project
-  const { ensureNatsServer } = await import('../../../tools/scripts/ensure-nats-server.mjs');
+  const { ensureNatsServer } = await import('../../../tools/scripts/ensure-system-tools.mjs');
   return ensureNatsServer();
 }
 

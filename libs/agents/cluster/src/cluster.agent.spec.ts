@@ -286,13 +286,18 @@ describe('cluster agent on a real bus', () => {
   });
 
   it('resumes an install cut short by a restart of the suite', async () => {
+    const installs = async () => (await calls()).filter((c) => c.startsWith('install')).length;
     await put(absent);
     await eventually(async () => expect((await status()).state).toBe('CLUSTER_STATE_INACTIVE'));
+    // The events of getting there may trail the status reply: all in before counting from here.
+    await eventually(() => expect(events.at(-1)?.to).toBe('CLUSTER_STATE_INACTIVE'));
     await flag('slow-install', '30');
+    const installsBefore = await installs();
     const from = events.length;
     await put(present);
     await eventually(() => expect(events.at(-1)?.to).toBe('CLUSTER_STATE_INSTALLING'));
-    const installsBefore = (await calls()).filter((c) => c.startsWith('install')).length;
+    // The installer is running (it logs its call first) when the suite goes.
+    await eventually(async () => expect(await installs()).toBe(installsBefore + 1));
     await suite?.stop('restart mid-install');
     const onDisk = await readJson<{ state: number }>(join(dir, 'state', 'cluster', 'state.json'));
     expect(onDisk?.data.state).toBe(2); // CLUSTER_STATE_INSTALLING
@@ -300,7 +305,7 @@ describe('cluster agent on a real bus', () => {
     await start();
     await eventually(async () => expect((await status()).state).toBe('CLUSTER_STATE_ACTIVE'));
     await eventually(() => expect(transitions(from)).toEqual(['INACTIVE>INSTALLING', 'INSTALLING>ACTIVE']));
-    expect((await calls()).filter((c) => c.startsWith('install')).length).toBe(installsBefore + 1);
+    expect(await installs()).toBe(installsBefore + 2); // the one cut short, and the resumed one
   });
 
   it('resumes an uninstall after a crash that left UNINSTALLING on disk', async () => {
@@ -328,7 +333,8 @@ describe('cluster agent on a real bus', () => {
     await unflag('fail-install');
     const reply = await request('retry');
     expect(reply.headers?.get('Nats-Service-Error-Code')).toBeUndefined();
-    expect(json(reply).state).not.toBe('CLUSTER_STATE_ERROR');
+    // The reply may still say ERROR (it waits 2 s for the retry to start, less than a loaded machine can
+    // take); ACTIVE long before the 10-minute backoff is what shows the wait was skipped.
     await eventually(async () => expect((await status()).state).toBe('CLUSTER_STATE_ACTIVE'));
   });
 });

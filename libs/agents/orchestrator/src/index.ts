@@ -6,7 +6,7 @@
 export { OrchestratorAgent } from './orchestrator.agent.js';
 export { OrchestratorModule } from './orchestrator.module.js';
 export { ORCHESTRATOR_CLOCK } from './orchestrator.tokens.js';
-export { systemClock, TestClock, type Clock } from './domain/clock.js';
+export { ShiftedClock, systemClock, TestClock, type Clock } from './domain/clock.js';
 export {
   nextWindows,
   windowAt,

@@ -63,7 +63,7 @@ describe('update agent on a real bus and a simulated device', () => {
       const { body } = await request('status');
       expect(body.state).toBe(`UPDATE_STATE_${state}`);
       return body;
-    }, 30_000);
+    });
   const slotHash = async (slot: 'a' | 'b', bytes: number) => {
     const target = (await device.slots()).all.find((s) => s.slot === slot);
     if (!target) throw new Error(`no slot ${slot}`);

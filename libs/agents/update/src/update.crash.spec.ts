@@ -111,7 +111,7 @@ describe('kill -9 at each step of an update', () => {
         const body = await request('status');
         expect(body.state).toBe(`UPDATE_STATE_${state}`);
         return body;
-      }, 30_000);
+      });
     return { device, slotHash, start, request, stateIs };
   }
 
@@ -136,7 +136,7 @@ describe('kill -9 at each step of an update', () => {
       // 1. Run with the hook until the agent kills itself at `step`.
       const first = n.start({ OUTPOST_UPDATE_CRASH_AT: step });
       const drive = (async () => {
-        await eventually(() => n.request('status'), 30_000);
+        await eventually(() => n.request('status'));
         await n.request('download', downloadBody(manifest), 2_000);
         if (upTo === 'download') return;
         await n.stateIs('DOWNLOADED');
@@ -214,14 +214,14 @@ describe('kill -9 at each step of an update', () => {
       keys.privateKey,
     );
     const first = n.start();
-    await eventually(() => n.request('status'), 30_000);
+    await eventually(() => n.request('status'));
     await n.request('download', downloadBody(manifest));
     await n.stateIs('DOWNLOADED');
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     // From now on every start dies in the middle of writing slot b.
     const crashing = n.start({ OUTPOST_UPDATE_CRASH_AT: 'install:write' });
-    await eventually(() => n.request('status'), 30_000);
+    await eventually(() => n.request('status'));
     await n.request('install').catch(() => undefined);
     expect(await crashing.exited).toBe(137);
     for (let i = 0; i < 2; i++)

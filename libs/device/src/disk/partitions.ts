@@ -4,6 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { systemTool } from './system-tool.js';
 
 const run = promisify(execFile);
 
@@ -39,7 +40,7 @@ export function parseSfdiskJson(text: string): Partition[] {
   }));
 }
 
-export async function readPartitions(disk: string, sfdisk = 'sfdisk'): Promise<Partition[]> {
+export async function readPartitions(disk: string, sfdisk = systemTool('sfdisk')): Promise<Partition[]> {
   const { stdout } = await run(sfdisk, ['--json', disk]);
   return parseSfdiskJson(stdout);
 }
@@ -54,7 +55,7 @@ export const GPT_TYPES = {
 export async function createAbDiskImage(
   path: string,
   sizes: { esp: number; rootfs: number; persistent: number },
-  sfdisk = 'sfdisk',
+  sfdisk = systemTool('sfdisk'),
 ): Promise<void> {
   const { truncate } = await import('node:fs/promises');
   const total = sizes.esp + 2 * sizes.rootfs + sizes.persistent + 2;

@@ -1,8 +1,8 @@
 /**
  * Time, injectable: wall time for windows, a monotonic clock for deadlines, and sleeping until an
  * exact instant (one timer to the boundary, re-armed, never coarse polling). The agent gets its
- * Clock from a Nest provider (ORCHESTRATOR_CLOCK) so a test module can override it; the integration
- * tests keep the real clock and write windows relative to Date.now().
+ * Clock from a Nest provider (ORCHESTRATOR_CLOCK); `OrchestratorModule.withClock` puts another in its
+ * place, e.g. a ShiftedClock an end-to-end test steps to the opening of a window.
  */
 import { performance } from 'node:perf_hooks';
 
@@ -16,31 +16,71 @@ export interface Clock {
 /** Node timers cap at 2^31-1 ms (~24.8 days): a longer sleep is re-armed in steps. */
 const MAX_TIMER_MS = 2_147_483_647;
 
+/**
+ * Sleeps until `instant` on the wall clock `now`: one timer to the boundary, re-armed on wake-up (a
+ * wall-clock step while asleep is corrected then) and whenever `wakers` are called (a step we know of).
+ */
+function sleepUntilWall(
+  now: () => number,
+  instant: number,
+  signal?: AbortSignal,
+  wakers?: Set<() => void>,
+): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve(false);
+    let timer: NodeJS.Timeout | undefined;
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      wakers?.delete(arm);
+      signal?.removeEventListener('abort', onAbort);
+      resolve(ok);
+    };
+    const onAbort = () => done(false);
+    function arm() {
+      clearTimeout(timer);
+      const left = instant - now();
+      if (left <= 0) return done(true);
+      timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    wakers?.add(arm);
+    arm();
+  });
+}
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   monotonic: () => performance.now(),
-  sleepUntil(instant, signal) {
-    return new Promise((resolve) => {
-      if (signal?.aborted) return resolve(false);
-      let timer: NodeJS.Timeout | undefined;
-      const onAbort = () => {
-        clearTimeout(timer);
-        resolve(false);
-      };
-      const arm = () => {
-        const left = instant - Date.now();
-        if (left <= 0) {
-          signal?.removeEventListener('abort', onAbort);
-          return resolve(true);
-        }
-        // Re-arm at the boundary: a wall-clock step while asleep is corrected on wake-up.
-        timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      arm();
-    });
-  },
+  sleepUntil: (instant, signal) => sleepUntilWall(() => Date.now(), instant, signal),
 };
+
+/**
+ * The system clock with a wall-time offset a test moves, like an NTP step: real time runs on (timers,
+ * monotonic deadlines), but a window hours away opens at once when the test shifts the clock to it.
+ * Sleepers re-check at each shift.
+ */
+export class ShiftedClock implements Clock {
+  private offsetMs = 0;
+  private readonly wakers = new Set<() => void>();
+
+  now(): number {
+    return Date.now() + this.offsetMs;
+  }
+
+  monotonic(): number {
+    return performance.now();
+  }
+
+  sleepUntil(instant: number, signal?: AbortSignal): Promise<boolean> {
+    return sleepUntilWall(() => this.now(), instant, signal, this.wakers);
+  }
+
+  /** Steps the wall time by `ms` (back when negative) and wakes the sleepers to re-check. */
+  shift(ms: number): void {
+    this.offsetMs += ms;
+    for (const wake of [...this.wakers]) wake();
+  }
+}
 
 /** A clock a test moves by hand: sleepers wake when `set`/`advance` passes their instant. */
 export class TestClock implements Clock {

@@ -1,6 +1,6 @@
 /** The orchestration transition table, the run rule, the health-trial verdict and the test clock. */
 import { describe, expect, it } from '@jest/globals';
-import { systemClock, TestClock } from './clock.js';
+import { ShiftedClock, systemClock, TestClock } from './clock.js';
 import { afterRollback, judgeTrial, type CheckResult, type CheckSpec } from './health-trial.js';
 import {
   canTransition,
@@ -189,5 +189,35 @@ describe('systemClock.sleepUntil', () => {
     const sleeping = systemClock.sleepUntil(Date.now() + 3_600_000, abort.signal);
     abort.abort();
     expect(await sleeping).toBe(false);
+  });
+});
+
+describe('ShiftedClock', () => {
+  it('runs with the system clock until shifted, then by the offset', () => {
+    const clock = new ShiftedClock();
+    const before = Date.now();
+    expect(clock.now()).toBeGreaterThanOrEqual(before);
+    clock.shift(3_600_000);
+    expect(clock.now()).toBeGreaterThanOrEqual(before + 3_600_000);
+  });
+  it('wakes a sleeper an hour away when a shift passes its instant, not on a shift short of it', async () => {
+    const clock = new ShiftedClock();
+    const instant = clock.now() + 3_600_000;
+    let woke: boolean | undefined;
+    const sleeping = clock.sleepUntil(instant).then((ok) => (woke = ok));
+    clock.shift(1_800_000);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(woke).toBeUndefined();
+    clock.shift(1_800_000);
+    expect(await sleeping).toBe(true);
+    expect(clock.now()).toBeGreaterThanOrEqual(instant);
+  });
+  it('a cancelled sleep resolves false and a later shift finds no sleeper', async () => {
+    const clock = new ShiftedClock();
+    const abort = new AbortController();
+    const sleeping = clock.sleepUntil(clock.now() + 3_600_000, abort.signal);
+    abort.abort();
+    expect(await sleeping).toBe(false);
+    expect(() => clock.shift(7_200_000)).not.toThrow();
   });
 });
