@@ -1,6 +1,6 @@
 // Types for ensure-system-tools.mjs, so TypeScript code (libs/testing, its spec) can import it under strict mode.
 
-export type Part = 'start' | 'test';
+export type Part = 'start' | 'test' | 'boot';
 
 export interface SystemTool {
   command: string;

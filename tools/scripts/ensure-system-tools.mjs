@@ -3,7 +3,7 @@
 // installed from Debian when we are root with apt-get; otherwise one message names every missing tool
 // and the exact command that installs them all.
 //
-//   node tools/scripts/ensure-system-tools.mjs start|test [--dry-run]
+//   node tools/scripts/ensure-system-tools.mjs start|test|boot [--dry-run]
 //
 // --dry-run never installs: it only checks and reports. A tool counts as present when it is on PATH or
 // in an sbin directory (a non-root PATH often lacks /usr/sbin, where Debian puts sfdisk and nats-server;
@@ -28,7 +28,15 @@ const TABLE = [
   ['lsblk', 'util-linux', 'test', 'the hardware scan is checked against it'],
   ['ip', 'iproute2', 'test', 'the hardware scan is checked against `ip -j addr`'],
   ['mount', 'mount', 'test', 'a tmpfs for the ESP that bootctl reads'],
-  ['tar', 'tar', 'test', 'the install bundle (test/deploy)'],
+  ['tar', 'tar', 'test boot', 'the install bundle (test/deploy)'],
+  // `npm run image` and `npm run test:boot`: a Debian disk image booted by QEMU with OVMF.
+  ['debootstrap', 'debootstrap', 'boot', 'the Debian 12 root file system of the disk image'],
+  ['mkfs.ext4', 'e2fsprogs', 'boot', 'the slot and data file systems (mkfs.ext4 -d, no mounts)'],
+  ['mkfs.vfat', 'dosfstools', 'boot', 'the ESP'],
+  ['mcopy', 'mtools', 'boot', 'writes the ESP without a vfat driver in the host kernel'],
+  ['objcopy', 'binutils', 'boot', 'joins stub, kernel and initramfs into a UKI'],
+  ['qemu-system-x86_64', 'qemu-system-x86', 'boot', 'boots the image (software emulation)'],
+  ['/usr/share/OVMF/OVMF_CODE_4M.fd', 'ovmf', 'boot', 'UEFI firmware for QEMU (a file, not a command)'],
 ];
 
 export const SYSTEM_TOOLS = TABLE.map(([command, pkg, parts, why]) => ({
@@ -62,7 +70,8 @@ export function findTool(command, path = process.env.PATH ?? '') {
 
 /** The tools `part` ('start' or 'test') needs that are not found. */
 export function missingTools(part, path = process.env.PATH ?? '') {
-  return SYSTEM_TOOLS.filter((t) => t.for.includes(part) && !findTool(t.command, path));
+  const present = (t) => (t.command.startsWith('/') ? existsSync(t.command) : findTool(t.command, path));
+  return SYSTEM_TOOLS.filter((t) => t.for.includes(part) && !present(t));
 }
 
 /** Debian packages of `tools`, each once, in table order. */
@@ -146,8 +155,8 @@ export function ensureNatsServer() {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2);
   const part = args.find((a) => !a.startsWith('--'));
-  if (part !== 'start' && part !== 'test') {
-    console.error('usage: ensure-system-tools.mjs start|test [--dry-run]');
+  if (part !== 'start' && part !== 'test' && part !== 'boot') {
+    console.error('usage: ensure-system-tools.mjs start|test|boot [--dry-run]');
     process.exit(2);
   }
   try {

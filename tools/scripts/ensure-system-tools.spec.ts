@@ -77,7 +77,7 @@ describe('ensure-system-tools', () => {
     const r = spawnSync(process.execPath, [SCRIPT, 'deploy'], { encoding: 'utf8' });
     expect({ code: r.status, stderr: r.stderr.trim() }).toEqual({
       code: 2,
-      stderr: 'usage: ensure-system-tools.mjs start|test [--dry-run]',
+      stderr: 'usage: ensure-system-tools.mjs start|test|boot [--dry-run]',
     });
   });
 });
