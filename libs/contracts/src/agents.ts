@@ -22,6 +22,9 @@ export function isAgentId(value: string): value is AgentId {
 /** Services that run on the hub, not on a node (edge-node does not run them): their node id is "hub". */
 export const HUB_AGENT_IDS: readonly AgentId[] = ['fleet'];
 
+/** The agents a node runs (edge-node, or one unit each): every agent id but the hub's. */
+export const NODE_AGENT_IDS: readonly AgentId[] = AGENT_IDS.filter((a) => !HUB_AGENT_IDS.includes(a));
+
 /**
  * Services that run on a fleet hub rather than on a node. They use the same subject scheme with the
  * hub's domain as node id (edge.hub.<service>.cmd.<verb>) and the same catalog, transport and runtime,
