@@ -7,7 +7,7 @@ import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
-import { freePort } from '@outpost/testing';
+import { FluentReceiver, freePort } from '@outpost/testing';
 import { startImageServer, type ImageServer } from './image-server.js';
 import { QemuVm } from './qemu-vm.js';
 
@@ -51,6 +51,9 @@ export async function buildImage(): Promise<ImageInfo> {
   return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as ImageInfo;
 }
 
+/** Where the guest's observability agent finds the test's Fluent receiver: 10.0.2.100:24224. */
+export const FLUENT_GUEST_PORT = 24224;
+
 export interface BootEnv {
   image: ImageInfo;
   work: string;
@@ -58,6 +61,8 @@ export interface BootEnv {
   server: ImageServer;
   natsPort: number;
   adminSeed: Uint8Array;
+  /** A Fluent forward receiver the guest reaches at 10.0.2.100:24224 (its observability agent's exporter). */
+  fluent: FluentReceiver;
   /** The operator's connection to the guest's NATS (through the forwarded port), once opened. */
   nats?: NatsConnection;
   close(): Promise<void>;
@@ -69,11 +74,14 @@ export async function startBootEnv(image: ImageInfo): Promise<BootEnv> {
   await sh('cp', ['--sparse=always', join(image.dir, 'disk.img'), join(work, 'disk.img')], 300_000);
   const server = await startImageServer(image.dir);
   const natsPort = await freePort();
+  const fluent = new FluentReceiver();
+  await fluent.start();
   const vm = await QemuVm.create({
     dir: work,
     disk: join(work, 'disk.img'),
     natsPort,
     imagePort: server.port,
+    forwards: [{ guestPort: FLUENT_GUEST_PORT, hostPort: fluent.port }],
   });
   const adminSeed = new TextEncoder().encode((await readFile(join(image.dir, 'admin.nk'), 'utf8')).trim());
   const env: BootEnv = {
@@ -83,10 +91,12 @@ export async function startBootEnv(image: ImageInfo): Promise<BootEnv> {
     server,
     natsPort,
     adminSeed,
+    fluent,
     async close() {
       await env.nats?.close().catch(() => undefined);
       await vm.stop();
       await server.close();
+      await fluent.stop();
       // Keep the console logs of a failed run for a human; the disk goes either way.
       await rm(join(work, 'disk.img'), { force: true });
       if (!process.env.OUTPOST_BOOT_KEEP) await rm(work, { recursive: true, force: true });

@@ -8,11 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
+import { KV_DESIRED } from '@outpost/contracts';
 import { eventually } from '@outpost/testing';
 import {
   buildImage,
   copyOut,
+  FLUENT_GUEST_PORT,
   operatorConnection,
   REPO,
   startBootEnv,
@@ -274,6 +277,77 @@ describe('a real node: UEFI, systemd-boot, systemd as PID 1, the Outpost units (
     10 * MINUTE,
   );
 
+  it(
+    "a line an Outpost unit logs reaches the observability agent's exporter through the journal",
+    async () => {
+      const nc = await operatorConnection(env);
+      const observability = async () =>
+        json(
+          (await nc.request(`edge.${image.nodeId}.observability.cmd.status`, '{}', { timeout: 30_000 })).data,
+        );
+      const before = Number((await observability()).generation ?? 0);
+      // The operator's telemetry profile: the journal of the Outpost units at WARN, exported over Fluent
+      // forward to a receiver off the node (the test's, reached through guestfwd).
+      const desired = await new Kvm(nc).open(KV_DESIRED);
+      await desired.put(
+        `${image.nodeId}.telemetry`,
+        JSON.stringify({
+          entries: [
+            {
+              input: 'journal',
+              type: 'TELEMETRY_SIGNAL_LOGS',
+              kind: 'TELEMETRY_KIND_HOST',
+              level: 'TELEMETRY_LEVEL_WARN',
+              intervalSeconds: 5,
+            },
+          ],
+          exporters: { fluentForward: { host: '10.0.2.100', port: FLUENT_GUEST_PORT } },
+        }),
+      );
+      await eventually(
+        async () => {
+          const s = await observability();
+          const inputs = (s.inputs as { input: string }[] | undefined)?.map((i) => i.input) ?? [];
+          if (Number(s.generation ?? 0) <= before || !inputs.includes('journal'))
+            throw new Error(`profile not applied yet: ${JSON.stringify(s)}`);
+        },
+        10 * MINUTE,
+        3000,
+      );
+      // A request with no reply subject: the edge-node unit's transport rejects it with a WARN line on
+      // stdout, which systemd puts in the journal (priority from the line's <4> prefix). Sent again on
+      // every try: journalctl -f starts at "now", so a line logged before it started is not followed.
+      const subject = `edge.${image.nodeId}.node.cmd.health`;
+      const wanted = `request on ${subject} has no reply subject`;
+      const entry = await eventually(
+        async () => {
+          nc.publish(subject, '{}');
+          await nc.flush();
+          const found = env.fluent.entries.find(
+            (e) => e.tag === 'outpost.journal' && String(e.record.message).includes(wanted),
+          );
+          if (!found) throw new Error(`not exported yet; ${env.fluent.entries.length} entries received`);
+          return found;
+        },
+        10 * MINUTE,
+        5000,
+      );
+      expect(entry.record).toMatchObject({
+        'outpost.log.source': 'journal',
+        'systemd.unit': 'outpost-edge-node.service',
+        level: 'WARN',
+      });
+      // The same line in the guest's journal, from that unit.
+      expect(
+        await shell(
+          `journalctl -b -u outpost-edge-node -p warning -o cat --no-pager | grep -c "no reply subject"`,
+        ),
+      ).toMatch(/^[1-9]/);
+      progress('journal-export');
+    },
+    15 * MINUTE,
+  );
+
   // The update scenarios work from whichever slot runs (each one's result is the next one's start).
 
   it(
@@ -381,6 +455,88 @@ describe('a real node: UEFI, systemd-boot, systemd as PID 1, the Outpost units (
       expect(entries).toMatch(new RegExp(`\\(slot ${from}\\) \\(default\\) \\(selected\\)`));
       expect(entries).toMatch(new RegExp(`^outpost-${target}\\+0-\\d+\\.conf$`, 'm'));
       progress('health-rollback');
+    },
+    3 * UPDATE_WITHIN,
+  );
+
+  it(
+    'power cut during the slot write: boots the slot that ran, the update resumes and commits',
+    async () => {
+      const t0 = Date.now();
+      const from = await activeSlot();
+      const target = other(from);
+      const n = env.vm.boots.length;
+      await desire('2.1.0', ['/bin/true'], 600, 1); // the version that failed before, retried: a new run
+      const writing = await waitForUpdate(
+        'the slot write of 2.1.0 under way',
+        (s) =>
+          s.state === 'UPDATE_STATE_INSTALLING' &&
+          s.version === '2.1.0' &&
+          s.step === 'write' &&
+          Number(s.bytesDone ?? 0) > Number(s.bytesTotal ?? 0) / 5,
+        UPDATE_WITHIN,
+      );
+      expect(writing).toMatchObject({ activeSlot: from, targetSlot: target });
+      await env.vm.powerCut();
+      await env.vm.powerOn();
+      await bootedAndReady(n + 1);
+      // Never a boot into the half-written slot: this boot is the slot that ran, and nothing names the
+      // other one as bootable while it is incomplete (no entry with tries left, no one-shot).
+      expect(await activeSlot()).toBe(from);
+      const entries = await bootEntries();
+      expect(entries).toMatch(new RegExp(`\\(slot ${from}\\) \\(default\\) \\(selected\\)`));
+      expect(entries).not.toMatch(new RegExp(`^outpost-${target}(\\+[1-9]\\d*(-\\d+)?)?\\.conf$`, 'm'));
+      // The update resumes (the staged image is on the data partition) and ends as a good one does.
+      const committed = await waitForUpdate(
+        'COMMITTED 2.1.0 after the power cut',
+        (s) => s.state === 'UPDATE_STATE_COMMITTED' && s.version === '2.1.0',
+        UPDATE_WITHIN,
+      );
+      figures.powerCutWriteSeconds = seconds(Date.now() - t0);
+      expect(committed).toMatchObject({ activeSlot: target });
+      expect(await activeSlot()).toBe(target);
+      expect(await shell('cat /etc/outpost-image')).toMatch(/OUTPOST_IMAGE_VERSION=2\.1\.0/);
+      expect(await shell('cat /efi/loader/loader.conf')).toMatch(
+        new RegExp(`^default outpost-${target}`, 'm'),
+      );
+      progress('power-cut-write');
+    },
+    3 * UPDATE_WITHIN,
+  );
+
+  it(
+    'power cut during the trial: systemd-boot boots the slot that ran, ROLLED_BACK (boot-fallback), the entry bad',
+    async () => {
+      const t0 = Date.now();
+      const from = await activeSlot();
+      const target = other(from);
+      const n = env.vm.boots.length;
+      // A check that takes its time: the trial is still running when the power goes.
+      await desire('2.0.0', ['/bin/sleep', '590'], 3600, 1);
+      await bootedAndReady(n + 1);
+      await waitForUpdate(
+        'the trial of 2.0.0',
+        (s) => s.state === 'UPDATE_STATE_VERIFYING' && s.version === '2.0.0' && s.activeSlot === target,
+        UPDATE_WITHIN,
+      );
+      expect(await activeSlot()).toBe(target);
+      await env.vm.powerCut();
+      await env.vm.powerOn();
+      await bootedAndReady(n + 2);
+      // The one-shot was spent by the trial boot and the counted entry is not the default: the firmware
+      // and systemd-boot bring back the slot that ran, with no agent's help.
+      expect(await activeSlot()).toBe(from);
+      const rolledBack = await waitForUpdate(
+        'ROLLED_BACK 2.0.0 after the power cut',
+        (s) => s.state === 'UPDATE_STATE_ROLLED_BACK' && s.version === '2.0.0',
+        UPDATE_WITHIN,
+      );
+      figures.powerCutTrialSeconds = seconds(Date.now() - t0);
+      expect(rolledBack).toMatchObject({ reason: 'FAILURE_REASON_BOOT_FALLBACK', activeSlot: from });
+      const entries = await bootEntries();
+      expect(entries).toMatch(new RegExp(`\\(slot ${from}\\) \\(default\\) \\(selected\\)`));
+      expect(entries).toMatch(new RegExp(`^outpost-${target}\\+0-\\d+\\.conf$`, 'm'));
+      progress('power-cut-trial');
     },
     3 * UPDATE_WITHIN,
   );

@@ -30,6 +30,8 @@ export interface VmOptions {
   natsPort: number;
   /** Host loopback port of the image server the guest reaches at 10.0.2.100:80. */
   imagePort: number;
+  /** More services the guest reaches at 10.0.2.100:<guestPort> (e.g. a log receiver), on host loopback. */
+  forwards?: { guestPort: number; hostPort: number }[];
   memoryMiB?: number;
   cpus?: number;
 }
@@ -112,7 +114,15 @@ export class QemuVm {
     const conSock = join(dir, 'console.sock');
     const shSock = join(dir, 'shell.sock');
     const proxy = new URL('./guestfwd-proxy.mjs', import.meta.url).pathname;
-    const guestfwd = `guestfwd=tcp:${IMAGE_SERVER_GUEST.host}:${IMAGE_SERVER_GUEST.port}-cmd:${process.execPath} ${proxy} ${imagePort}`;
+    const guestfwd = [
+      { guestPort: IMAGE_SERVER_GUEST.port, hostPort: imagePort },
+      ...(this.opts.forwards ?? []),
+    ]
+      .map(
+        (f) =>
+          `guestfwd=tcp:${IMAGE_SERVER_GUEST.host}:${f.guestPort}-cmd:${process.execPath} ${proxy} ${f.hostPort}`,
+      )
+      .join(',');
     const args = [
       ...['-machine', 'q35', '-accel', 'tcg', '-m', String(this.opts.memoryMiB ?? 1536)],
       ...['-smp', String(this.opts.cpus ?? 2), '-no-reboot', '-display', 'none', '-vga', 'none'],
