@@ -138,6 +138,37 @@ describe('DecisionEngine', () => {
     expect(engine.record).toEqual({ n: 9, last: 'loaded' });
     expect(log.at(-2)).toBe('persist 9 loaded');
   });
+
+  it('skips an observation whose signal was aborted before its turn', async () => {
+    const { engine, log } = harness();
+    const controller = new AbortController();
+    const first = engine.submit({ kind: 'bump', by: 'a' });
+    const skipped = engine.submit({ kind: 'bump', by: 'late' }, controller.signal);
+    controller.abort(new Error('stopped'));
+    await first;
+    await expect(skipped).rejects.toThrow('stopped');
+    expect(log.some((line) => line.includes('late'))).toBe(false);
+  });
+
+  it('observe() reads its observation at its turn, from the record of that moment', async () => {
+    const { engine } = harness();
+    const first = engine.submit({ kind: 'bump', by: 'a' });
+    const seen: Rec[] = [];
+    const second = engine.observe((record) => {
+      seen.push(record);
+      return { kind: 'bump', by: `after ${record.last}` };
+    });
+    await Promise.all([first, second]);
+    expect(seen).toEqual([{ n: 1, last: 'done a' }]);
+    expect(engine.record).toEqual({ n: 2, last: 'done after done a' });
+  });
+
+  it('restore() takes a loaded record without persisting or publishing it', async () => {
+    const { engine, log } = harness();
+    await engine.restore({ n: 5, last: 'loaded' });
+    expect(engine.record).toEqual({ n: 5, last: 'loaded' });
+    expect(log).toEqual([]);
+  });
 });
 
 describe('SerialQueue', () => {

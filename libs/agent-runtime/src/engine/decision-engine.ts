@@ -58,9 +58,32 @@ export class DecisionEngine<R, O, E> {
    * Decides `observation` after everything queued before it, then its follow-ups. Resolves with the
    * step of `observation` itself once all of its effects ran; rejects with the first failure (a
    * failed persist: nothing published or done; a failed effect: the effects after it are skipped).
+   * With `signal`: if it is aborted by the time its turn comes, nothing is decided and it rejects
+   * with the signal's reason (a background job's step that an abort overtook).
    */
-  submit(observation: O): Promise<Step<R, E>> {
-    return this.queue.run(() => this.process(observation));
+  submit(observation: O, signal?: AbortSignal): Promise<Step<R, E>> {
+    return this.queue.run(() => {
+      signal?.throwIfAborted();
+      return this.process(observation);
+    });
+  }
+
+  /**
+   * Like `submit`, but the observation is made by `observe` when its turn comes, from the record of
+   * that moment: facts read for a decision are never older than the decisions queued before it.
+   */
+  observe(observe: (record: R) => O | Promise<O>, signal?: AbortSignal): Promise<Step<R, E>> {
+    return this.queue.run(async () => {
+      signal?.throwIfAborted();
+      return this.process(await observe(this.current));
+    });
+  }
+
+  /** Takes `record` as the current one without deciding, persisting or publishing (loaded at start). */
+  restore(record: R): Promise<void> {
+    return this.queue.run(() => {
+      this.current = record;
+    });
   }
 
   /** Replaces the record without deciding (start-up, after loading it); persisted and published. */

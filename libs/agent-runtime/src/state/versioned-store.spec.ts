@@ -44,6 +44,17 @@ describe('VersionedStore', () => {
     expect(await store.load()).toEqual({ count: 4, label: 'x' });
   });
 
+  it('stores what encode() makes of a record, and decodes it back', async () => {
+    const store = new VersionedStore<{ at: Date }>(path, {
+      version: 1,
+      encode: (r) => ({ at: r.at.toISOString() }),
+      decode: (d) => ({ at: new Date((d as { at: string }).at) }),
+    });
+    await store.save({ at: new Date(0) });
+    expect(JSON.parse(await readFile(path, 'utf8')).data).toEqual({ at: '1970-01-01T00:00:00.000Z' });
+    expect(await store.load()).toEqual({ at: new Date(0) });
+  });
+
   it('migrates an older file step by step', async () => {
     await writeFile(path, JSON.stringify({ version: 1, data: { n: '12' } }));
     expect(await new VersionedStore(path, codec).load()).toEqual({ count: 12, label: 'migrated' });

@@ -15,6 +15,8 @@ export interface RecordCodec<T> {
   version: number;
   /** The typed record from the stored data; throws (naming the field) when it is not one. */
   decode(data: unknown): T;
+  /** The data to store for a record (default: the record itself, as JSON). */
+  encode?(record: T): unknown;
   /** Migrations keyed by the version they read; an older file without a path to `version` is refused. */
   migrations?: Readonly<Record<number, Migration>>;
 }
@@ -30,7 +32,7 @@ export class StateDecodeError extends Error {
 }
 
 export class VersionedStore<T> {
-  private readonly file: StateFile<T>;
+  private readonly file: StateFile<unknown>;
 
   constructor(
     readonly path: string,
@@ -73,7 +75,13 @@ export class VersionedStore<T> {
 
   /** Writes `record` as it is now, after every earlier save; resolves once it is durable. */
   save(record: T): Promise<void> {
-    return this.file.save(record);
+    let data: unknown;
+    try {
+      data = this.codec.encode ? this.codec.encode(record) : record;
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    return this.file.save(data);
   }
 
   /** Resolves when every save issued so far has landed (or failed). */
