@@ -147,19 +147,9 @@ export function decideUpdate(
           record,
           refuse(ErrorCode.INVALID_ARGUMENT, `manifest: ${obs.problems.join('; ')}`, obs.problems),
         );
-      if (state === 'ROLLED_BACK' && record.rebootPending)
-        return same(
-          record,
-          precondition(
-            `the rollback of ${versionOf(record)} to slot ${record.sourceSlot} has not rebooted yet: slot ${record.sourceSlot} is the one a new update would overwrite`,
-          ),
-        );
       if ((state === 'DOWNLOADING' || state === 'DOWNLOADED') && isCurrent(record, m)) return same(record);
-      if (!canStartUpdate(state))
-        return same(
-          record,
-          precondition(`an update of ${versionOf(record)} is ${state}: abort, commit or roll it back first`),
-        );
+      const blocked = startBlocker(record);
+      if (blocked) return same(record, precondition(blocked));
       if (!obs.verdict.ok)
         return fail(
           'signature',
@@ -184,7 +174,9 @@ export function decideUpdate(
       });
     }
 
-    case 'staged-discarded':
+    case 'staged-discarded': {
+      const blocked = startBlocker(record);
+      if (blocked) throw new Error(`the download of ${obs.manifest.version} cannot begin: ${blocked}`);
       return go(
         'DOWNLOADING',
         {
@@ -201,6 +193,7 @@ export function decideUpdate(
         { kind: 'log', message: `manifest ${obs.manifest.version} signed by trusted key ${obs.keyId}` },
         { kind: 'start-download' },
       );
+    }
 
     case 'download-done': {
       const files = record.manifest?.bootFiles.length ?? 0;
@@ -234,11 +227,14 @@ export function decideUpdate(
       return same(atStep(record, obs.step));
 
     case 'install-done':
+      if (state !== 'INSTALLING') throw new Error(`install done in ${state}: no install runs`);
       return go('INSTALLED', {
         detail: `slot ${record.targetSlot} written and verified; ${obs.entryId} boots next`,
       });
 
     case 'work-failed':
+      if (!resumesWork(state))
+        throw new Error(`${obs.reason} failure in ${state}: no download or install runs`);
       return fail(obs.reason, obs.message);
 
     case 'cmd.abort':
@@ -279,6 +275,7 @@ export function decideUpdate(
       );
 
     case 'reboot-failed':
+      if (state !== 'REBOOTING') throw new Error(`reboot failed in ${state}: no reboot was requested`);
       return go(
         'INSTALLED',
         { detail: `reboot failed: ${obs.message}` },
@@ -440,6 +437,16 @@ function finishRollback(
     { kind: 'crash-point', step: 'rollback:reboot' },
     { kind: 'reboot-into-previous', origin },
   );
+}
+
+/** Why no new update may start now (undefined: it may). */
+function startBlocker(record: UpdateRecord): string | undefined {
+  const state = record.state;
+  if (state === 'ROLLED_BACK' && record.rebootPending)
+    return `the rollback of ${versionOf(record)} to slot ${record.sourceSlot} has not rebooted yet: slot ${record.sourceSlot} is the one a new update would overwrite`;
+  if (!canStartUpdate(state))
+    return `an update of ${versionOf(record)} is ${state}: abort, commit or roll it back first`;
+  return undefined;
 }
 
 /** The same manifest (and signature) as the update in the record: a resent cmd.download. */
