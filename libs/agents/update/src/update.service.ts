@@ -73,7 +73,7 @@ import {
   updateDecider,
   versionOf,
   type Origin,
-  type SlotFacts,
+  type SlotsRead,
   type UpdateEffect,
   type UpdateObservation,
 } from './domain/update-decide.js';
@@ -173,14 +173,14 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
           "the new slot's kernel it would boot a stale one with the new root file system)",
       );
     return this.command(async () => {
-      const slots = problems.length > 0 ? undefined : await this.slotFacts();
+      const slots = await this.slotFacts();
       return {
         kind: 'cmd.download',
         manifest,
         problems,
         verdict: verifyManifest(manifest, this.keys),
-        slots: slots ?? { active: '', inactive: '', inactiveSize: 0 },
-        espShortfall: slots ? await this.espShortfall(manifest, slots.inactive) : '',
+        slots,
+        espShortfall: 'unreadable' in slots ? '' : await this.espShortfall(manifest, slots.inactive),
       };
     });
   }
@@ -645,9 +645,17 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
     return this.layout;
   }
 
-  private async slotFacts(): Promise<SlotFacts> {
-    const layout = await this.slots();
-    return { active: layout.active.slot, inactive: layout.inactive.slot, inactiveSize: layout.inactive.size };
+  private async slotFacts(): Promise<SlotsRead> {
+    try {
+      const layout = await this.slots();
+      return {
+        active: layout.active.slot,
+        inactive: layout.inactive.slot,
+        inactiveSize: layout.inactive.size,
+      };
+    } catch (err) {
+      return { unreadable: (err as Error).message };
+    }
   }
 
   private manifest(): UpdateManifest {

@@ -35,6 +35,9 @@ export interface SlotFacts {
   inactiveSize: number;
 }
 
+/** The slots, or why they could not be read (this boot names no A/B slot): refused when needed. */
+export type SlotsRead = SlotFacts | { unreadable: string };
+
 /** Who asked for a step of a rollback: a command (its failure is the reply) or the start (it degrades). */
 export type Origin = 'command' | 'start';
 
@@ -49,13 +52,13 @@ export type UpdateObservation =
       /** What is wrong with the manifest's fields (empty: nothing). */
       problems: string[];
       verdict: Verdict;
-      slots: SlotFacts;
+      slots: SlotsRead;
       /** Why the ESP cannot take the boot files ('' when it can). */
       espShortfall: string;
     }
   /** The staged files of an earlier update are gone: the download may begin. */
   | { kind: 'staged-discarded'; manifest: UpdateManifest; keyId: string; slots: SlotFacts }
-  | { kind: 'cmd.install'; slots: SlotFacts }
+  | { kind: 'cmd.install'; slots: SlotsRead }
   | { kind: 'cmd.abort' }
   | { kind: 'cmd.reboot'; entryExists: boolean }
   /** The target entry is the one-shot of the next boot. */
@@ -157,6 +160,7 @@ export function decideUpdate(
           { manifest: m },
           refuse(ErrorCode.PERMISSION_DENIED, `manifest refused: ${obs.verdict.message}`),
         );
+      if ('unreadable' in obs.slots) return same(record, refuse(ErrorCode.INTERNAL, obs.slots.unreadable));
       if (m.size > BigInt(obs.slots.inactiveSize)) {
         const message = `size ${m.size}: larger than slot ${obs.slots.inactive} (${obs.slots.inactiveSize} bytes)`;
         return fail('insufficient-storage', message, {}, refuse(ErrorCode.INVALID_ARGUMENT, message));
@@ -210,6 +214,7 @@ export function decideUpdate(
           record,
           precondition(`install needs a verified download (DOWNLOADED); the update is ${state}`),
         );
+      if ('unreadable' in obs.slots) return same(record, refuse(ErrorCode.INTERNAL, obs.slots.unreadable));
       return go(
         'INSTALLING',
         {
