@@ -20,7 +20,6 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
-import { stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
 import { durationFromMs, timestampFromDate } from '@bufbuild/protobuf/wkt';
@@ -50,16 +49,17 @@ import {
   type AgentContext,
   type SettingsOf,
 } from '@outpost/agent-runtime';
-import { matchesPattern, type SlotLayout } from '@outpost/device';
+import type { SlotLayout } from '@outpost/device';
 import type { updateSettings } from './config/update.settings.js';
 import { loadTrustedKeys } from './config/trusted-keys.js';
 import {
-  bootableEntryOf,
-  bootFilePath,
-  entriesBooting,
-  entrySpecFor,
-  filesOfEntry,
-} from './domain/boot-entry.js';
+  applyCommit,
+  espShortfall,
+  installBootFiles,
+  invalidateTarget,
+  markEntryBad,
+} from './boot/boot-actions.js';
+import { bootableEntryOf, entrySpecFor, filesOfEntry } from './domain/boot-entry.js';
 import {
   BOOT_FILE_NAMES,
   bootFileUrl,
@@ -79,13 +79,7 @@ import {
 } from './domain/update-decide.js';
 import { initialRecord, type UpdateRecord } from './domain/update-record.js';
 import { IllegalTransitionError, OEP_STATUS, type InstallStep, type Reason } from './domain/update-state.js';
-import {
-  discardStaged,
-  downloadImage,
-  DownloadError,
-  STAGED_IMAGE,
-  stagedBootFile,
-} from './image/image-download.js';
+import { discardStaged, downloadImage, DownloadError, STAGED_IMAGE } from './image/image-download.js';
 import { hashRegion, ImageTooLargeError, writeImageToTarget } from './image/slot-writer.js';
 import { UpdateStateStore } from './state/update-state.store.js';
 
@@ -180,7 +174,10 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
         problems,
         verdict: verifyManifest(manifest, this.keys),
         slots,
-        espShortfall: 'unreadable' in slots ? '' : await this.espShortfall(manifest, slots.inactive),
+        espShortfall:
+          'unreadable' in slots
+            ? ''
+            : await espShortfall(this.ctx.device.bootLoader().espDir, manifest, slots.inactive),
       };
     });
   }
@@ -379,47 +376,6 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
     }
   }
 
-  /**
-   * Why the ESP cannot take the boot files ('' when it can): its free space plus what the target
-   * slot's old files free must hold the new ones.
-   */
-  private async espShortfall(manifest: UpdateManifest, slot: string): Promise<string> {
-    if (manifest.bootFiles.length === 0) return '';
-    const esp = this.ctx.device.bootLoader().espDir;
-    const need = manifest.bootFiles.reduce((sum, f) => sum + Number(f.size), 0);
-    try {
-      const s = await statfs(esp);
-      const free = Number(s.bavail) * Number(s.bsize);
-      let reclaimed = 0;
-      for (const name of Object.values(BOOT_FILE_NAMES))
-        reclaimed += await stat(join(esp, bootFilePath(slot, name))).then(
-          (st) => st.size,
-          () => 0,
-        );
-      if (free + reclaimed >= need) return '';
-      return `the ESP (${esp}) has ${free} bytes free (+${reclaimed} of slot ${slot}'s old boot files), the boot files need ${need}`;
-    } catch (err) {
-      return `the ESP (${esp}) cannot be checked: ${(err as Error).message}`;
-    }
-  }
-
-  /**
-   * Puts the staged boot files on the ESP under the target slot's own names, atomically, before its
-   * entry exists. Refuses a path the active slot's entry boots from.
-   */
-  private async installBootFiles(manifest: UpdateManifest, slot: string, activeFiles: string[]) {
-    const loader = this.ctx.device.bootLoader();
-    for (const file of manifest.bootFiles) {
-      const name = BOOT_FILE_NAMES[file.kind] ?? '';
-      const path = bootFilePath(slot, name);
-      if (activeFiles.includes(path))
-        throw new Error(`${path} is what the running slot boots: it is never written`);
-      await loader.installFile(path, join(this.dir, stagedBootFile(name)), file.sha256, {
-        beforeRename: () => this.crashPoint('install:boot'),
-      });
-    }
-  }
-
   private async runInstall(signal: AbortSignal): Promise<void> {
     const manifest = this.manifest();
     const size = Number(manifest.size);
@@ -432,7 +388,7 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
           `the inactive slot is now ${target.slot}, the install targets ${this.record.targetSlot}`,
         );
       this.crashPoint('install:invalidate');
-      await this.invalidateTarget(layout);
+      await invalidateTarget(this.ctx.device.bootLoader(), layout);
 
       await this.step('write', signal);
       failure = 'write';
@@ -461,7 +417,16 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
       const loader = this.ctx.device.bootLoader();
       const activeEntry = bootableEntryOf(await loader.entries(), layout.active.slot);
       await this.step('boot', signal);
-      await this.installBootFiles(manifest, target.slot, activeEntry ? filesOfEntry(activeEntry) : []);
+      await installBootFiles(
+        loader,
+        manifest,
+        {
+          slot: target.slot,
+          stagingDir: this.dir,
+          activeFiles: activeEntry ? filesOfEntry(activeEntry) : [],
+        },
+        () => this.crashPoint('install:boot'),
+      );
 
       await this.step('entry', signal);
       this.crashPoint('install:entry');
@@ -479,20 +444,6 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
       if (err instanceof ImageTooLargeError) failure = 'insufficient-storage';
       await this.engine.submit({ kind: 'work-failed', reason: failure, message: (err as Error).message });
     }
-  }
-
-  /** Before the slot's bytes change: no entry may boot it, and neither default nor one-shot may name it. */
-  private async invalidateTarget(layout: SlotLayout): Promise<void> {
-    const loader = this.ctx.device.bootLoader();
-    const entries = await loader.entries();
-    const stale = entriesBooting(entries, layout.inactive.slot);
-    const activeEntry = bootableEntryOf(entries, layout.active.slot);
-    const def = await loader.defaultPattern();
-    if (activeEntry && def && stale.some((e) => matchesPattern(def, e.id)))
-      await loader.setDefault(activeEntry.id);
-    const oneShot = await loader.oneShot();
-    if (oneShot && stale.some((e) => e.id === oneShot)) await loader.clearOneShot();
-    for (const e of stale) await loader.remove(e.id);
   }
 
   // ---- start-up -------------------------------------------------------------------------------
@@ -541,30 +492,14 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
 
   // ---- idempotent side effects ----------------------------------------------------------------
 
-  private async applyCommit(): Promise<void> {
-    const loader = this.ctx.device.bootLoader();
-    const id = this.record.entryId ?? '';
-    try {
-      await loader.bless(id);
-      await loader.setDefault(id);
-    } catch (err) {
-      throw new ContractError(
-        ErrorCode.INTERNAL,
-        `commit recorded, but ${id} could not be blessed (retried at the next start or commit): ${(err as Error).message}`,
-      );
-    }
+  private applyCommit(): Promise<void> {
+    return applyCommit(this.ctx.device.bootLoader(), this.record.entryId ?? '');
   }
 
-  private async markTargetBad(): Promise<void> {
-    const loader = this.ctx.device.bootLoader();
-    const id = this.record.entryId ?? '';
-    const entry = await loader.find(id);
-    if (entry && entry.triesLeft !== 0) await loader.markBad(id);
-    if ((await loader.oneShot()) === id) await loader.clearOneShot();
-    const layout = await this.slots(true);
-    const previous = bootableEntryOf(await loader.entries(), layout.active.slot);
-    const def = await loader.defaultPattern();
-    if (previous && def && matchesPattern(def, id)) await loader.setDefault(previous.id);
+  private markTargetBad(): Promise<void> {
+    return markEntryBad(this.ctx.device.bootLoader(), this.record.entryId ?? '', async () => {
+      return (await this.slots(true)).active.slot;
+    });
   }
 
   private async rebootIntoPrevious(): Promise<void> {
@@ -583,7 +518,7 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
     if (!this.record.installStarted || !this.record.targetSlot) return;
     const layout = await this.slots(true);
     if (layout.active.slot === this.record.targetSlot) return; // never touch what runs
-    await this.invalidateTarget(layout);
+    await invalidateTarget(this.ctx.device.bootLoader(), layout);
   }
 
   // ---- state ----------------------------------------------------------------------------------
