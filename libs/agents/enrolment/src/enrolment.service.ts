@@ -42,6 +42,7 @@ import {
   readCredsFile,
   StatusReporter,
   type SettingsOf,
+  SerialQueue,
 } from '@outpost/agent-runtime';
 import type { enrolmentSettings } from './config/enrolment.settings.js';
 import { CredentialIssuer, readSeed } from './credentials/issuer.js';
@@ -81,7 +82,7 @@ export class EnrolmentService implements OnModuleInit, OnModuleDestroy {
   private store!: EnrolmentStore;
   private issuer!: CredentialIssuer;
   private system!: NatsConnection;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
 
   constructor(
     @Inject(AGENT_CONTEXT) private readonly ctx: AgentContext,
@@ -120,7 +121,7 @@ export class EnrolmentService implements OnModuleInit, OnModuleDestroy {
   }
 
   createToken(req: EnrolmentCreateTokenRequest): Promise<EnrolmentCreateTokenReply> {
-    return this.enqueue(async () => {
+    return this.queue.run(async () => {
       const now = Date.now();
       if (req.nodeId) orRefuse(checkNodeId(req.nodeId) ?? true);
       const ttl = orRefuse(
@@ -150,7 +151,7 @@ export class EnrolmentService implements OnModuleInit, OnModuleDestroy {
   }
 
   enrol(req: EnrolmentEnrolRequest): Promise<EnrolmentCredentials> {
-    return this.enqueue(async () => {
+    return this.queue.run(async () => {
       const now = Date.now();
       const claims = orRefuse(readToken(req.token, this.issuer.tokenIssuer, now));
       const token = await this.store.token(claims.tokenId);
@@ -193,7 +194,7 @@ export class EnrolmentService implements OnModuleInit, OnModuleDestroy {
   }
 
   renew(req: EnrolmentRenewRequest): Promise<EnrolmentCredentials> {
-    return this.enqueue(async () => {
+    return this.queue.run(async () => {
       const now = Date.now();
       const node = await this.store.node(req.nodeId).catch(() => undefined);
       const next = orRefuse(
@@ -217,7 +218,7 @@ export class EnrolmentService implements OnModuleInit, OnModuleDestroy {
   }
 
   revoke(req: EnrolmentRevokeRequest): Promise<EnrolmentRevokeReply> {
-    return this.enqueue(async () => {
+    return this.queue.run(async () => {
       orRefuse(checkNodeId(req.nodeId) ?? true);
       const node = await this.store.node(req.nodeId);
       const next = orRefuse(decideRevoke(node?.record, req.nodeId, req.reason, Date.now()));
@@ -258,11 +259,5 @@ export class EnrolmentService implements OnModuleInit, OnModuleDestroy {
       );
     }
     this.status.ready();
-  }
-
-  private enqueue<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(work);
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 }

@@ -39,7 +39,13 @@ import {
   type RolloutRequest,
 } from '@outpost/contracts';
 import { BusClient } from '@outpost/bus';
-import { AGENT_LOGGER, AGENT_SETTINGS, StatusReporter, type SettingsOf } from '@outpost/agent-runtime';
+import {
+  AGENT_LOGGER,
+  AGENT_SETTINGS,
+  StatusReporter,
+  type SettingsOf,
+  SerialQueue,
+} from '@outpost/agent-runtime';
 import type { fleetSettings } from './config/fleet.settings.js';
 import {
   applyHeartbeat,
@@ -87,7 +93,7 @@ export class FleetService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly rollouts = new Map<string, RolloutRecord>();
   /** The desired update of each rollout, as declared (written to each chosen node). */
   private readonly updates = new Map<string, DesiredUpdate>();
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private timer?: NodeJS.Timeout;
   private ticking = false;
   private eventsSeq = 0;
@@ -160,7 +166,7 @@ export class FleetService implements OnApplicationBootstrap, OnModuleDestroy {
     if (bad !== undefined) throw new ContractError(ErrorCode.INVALID_ARGUMENT, `"${bad}" is not a label key`);
     if (!ID.test(req.nodeId))
       throw new ContractError(ErrorCode.INVALID_ARGUMENT, `"${req.nodeId}" is not a node id`);
-    return this.enqueue(async () => {
+    return this.queue.run(async () => {
       const overrides = { ...(this.overrides.get(req.nodeId) ?? {}), ...req.set };
       for (const k of req.remove) delete overrides[k];
       await this.requireStore().saveLabels(req.nodeId, overrides);
@@ -205,7 +211,7 @@ export class FleetService implements OnApplicationBootstrap, OnModuleDestroy {
         'update.manifest needs imageUrl, a sha256 of 64 hex digits and a signature (a signed update)',
       );
     const update = req.update;
-    return this.enqueue(async () => {
+    return this.queue.run(async () => {
       if (this.rollouts.has(req.id))
         throw new ContractError(ErrorCode.FAILED_PRECONDITION, `rollout ${req.id} exists already`);
       const inventory = [...this.nodes.values()].map((r) => ({
@@ -255,7 +261,7 @@ export class FleetService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   operate(id: string, action: Action): Promise<Rollout> {
-    return this.enqueue(async () => {
+    return this.queue.run(async () => {
       const r = this.requireRollout(id);
       let next: RolloutRecord;
       try {
@@ -276,10 +282,11 @@ export class FleetService implements OnApplicationBootstrap, OnModuleDestroy {
   tick(): void {
     if (this.ticking) return;
     this.ticking = true;
-    void this.enqueue(async () => {
-      for (const r of this.rollouts.values())
-        if (r.state === 'RUNNING' || r.state === 'PAUSED') await this.step(r.id);
-    })
+    void this.queue
+      .run(async () => {
+        for (const r of this.rollouts.values())
+          if (r.state === 'RUNNING' || r.state === 'PAUSED') await this.step(r.id);
+      })
       .catch((err: unknown) => this.logger.warn(`rollout tick failed: ${String(err)}`, LOG))
       .finally(() => (this.ticking = false));
   }
@@ -345,12 +352,6 @@ export class FleetService implements OnApplicationBootstrap, OnModuleDestroy {
   private requireStore(): FleetStateStore {
     if (!this.store) throw new ContractError(ErrorCode.UNAVAILABLE, 'the fleet service is starting');
     return this.store;
-  }
-
-  private enqueue<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(work);
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 }
 

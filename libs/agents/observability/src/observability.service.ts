@@ -34,6 +34,7 @@ import {
   StatusReporter,
   type AgentContext,
   type SettingsOf,
+  SerialQueue,
 } from '@outpost/agent-runtime';
 import type { observabilitySettings } from './config/observability.settings.js';
 import { planOf, type Plan } from './domain/plan.js';
@@ -54,7 +55,7 @@ export interface ApplyOutcome {
 export class ObservabilityService implements OnApplicationBootstrap, OnModuleDestroy {
   private pipeline?: Pipeline;
   private readonly prometheus: PrometheusEndpoint;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private generation = 0;
   private failed?: { generation: number; reason: string };
   private skipped: Plan['skipped'] = [];
@@ -79,7 +80,7 @@ export class ObservabilityService implements OnApplicationBootstrap, OnModuleDes
 
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
-    await this.enqueue(async () => {
+    await this.queue.run(async () => {
       const sw = tracerSwitch();
       if (this.pipeline?.tracerProvider && sw.current === this.pipeline.tracerProvider)
         sw.current = undefined;
@@ -91,7 +92,7 @@ export class ObservabilityService implements OnApplicationBootstrap, OnModuleDes
 
   /** A new effective configuration (replays of the generation in force are ignored). */
   receive(config: TelemetryConfig): Promise<void> {
-    return this.enqueue(async () => {
+    return this.queue.run(async () => {
       const generation = Number(config.generation);
       if (this.stopped || generation <= this.generation || generation === this.failed?.generation) return;
       const outcome = await this.apply(config);
@@ -233,11 +234,5 @@ export class ObservabilityService implements OnApplicationBootstrap, OnModuleDes
     const reasons = this.reasons();
     if (reasons.length) this.status.degraded(...reasons);
     else this.status.ready();
-  }
-
-  private enqueue<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(work);
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 }

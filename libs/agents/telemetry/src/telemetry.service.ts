@@ -43,6 +43,7 @@ import {
   StatusReporter,
   type AgentContext,
   type SettingsOf,
+  SerialQueue,
 } from '@outpost/agent-runtime';
 import type { telemetrySettings } from './config/telemetry.settings.js';
 import { mergeProfiles, validateProfile } from './domain/profile.js';
@@ -61,7 +62,7 @@ export type ProfileSource = 'fleet' | 'node';
 export class TelemetryService implements OnModuleInit, OnApplicationBootstrap {
   private readonly store: TelemetryStateStore;
   private state: PersistedTelemetry = { generation: 0, fleetRevision: 0, nodeRevision: 0, rejections: {} };
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
 
   constructor(
     @Inject(AGENT_CONTEXT) private readonly ctx: AgentContext,
@@ -87,11 +88,11 @@ export class TelemetryService implements OnModuleInit, OnApplicationBootstrap {
 
   /** A KV value of a profile key (text undefined: the key was deleted or purged). */
   receive(source: ProfileSource, revision: number, text: string | undefined): Promise<void> {
-    return this.enqueue(() => this.apply(source, revision, text));
+    return this.queue.run(() => this.apply(source, revision, text));
   }
 
   reportApply(report: TelemetryApplyReport): Promise<TelemetryApplyReply> {
-    return this.enqueue(() => this.onReport(report));
+    return this.queue.run(() => this.onReport(report));
   }
 
   statusMessage(): TelemetryStatus {
@@ -107,12 +108,6 @@ export class TelemetryService implements OnModuleInit, OnApplicationBootstrap {
         : undefined,
       reasons: this.reasons(),
     });
-  }
-
-  private enqueue<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(work);
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 
   private async apply(source: ProfileSource, revision: number, text: string | undefined): Promise<void> {

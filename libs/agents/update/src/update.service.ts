@@ -1,15 +1,16 @@
 /**
- * The platform-update engine: drives the state machine of domain/ against the device, the staging
- * directory and the bus. Rules it keeps:
- *   - the new state (or step) is persisted BEFORE its side effect, and every side effect is
- *     idempotent, so a start after kill -9 resumes (download, install) or settles (reboot, commit);
+ * The platform-update agent's service: it decodes a request into an observation (with the facts it
+ * reads for it: slots, boot time, the manifest's verdict), runs it through the shared DecisionEngine
+ * with the pure `decide` of domain/update-decide.ts, and carries out the effects that come back. The
+ * engine persists each new record BEFORE its effects, so a start after kill -9 resumes (download,
+ * install) or settles (reboot, commit, rollback); every effect here is idempotent. Rules the effects
+ * keep:
  *   - a manifest is verified before a byte is fetched; the image is verified before and after it is
  *     written; only the inactive slot and its boot entry are ever written;
  *   - the target slot's old entry is removed before its bytes change, and the new entry is written
- *     (with boot counting) only after the read-back matches, so no boot can reach a half-written slot;
- *   - after the reboot, the slot that really booted is checked: a silent fallback is ROLLED_BACK.
- * Commands and transitions run one at a time (`serial`); downloads and installs run in the background
- * and report through evt.state and evt.progress.
+ *     (with boot counting) only after the read-back matches, so no boot can reach a half-written slot.
+ * Downloads and installs run in the background (outside the engine's queue, so cmd.abort can stop
+ * them) and report their steps and their end as observations, and their progress through evt.progress.
  */
 import {
   Inject,
@@ -19,9 +20,8 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
-import { stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
-import { create, fromJson, toJson } from '@bufbuild/protobuf';
+import { create } from '@bufbuild/protobuf';
 import { durationFromMs, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import {
   ContractError,
@@ -29,9 +29,10 @@ import {
   ErrorCode,
   kvKeys,
   FailureReason,
+  failureReasonFromProto,
+  failureReasonToProto,
   OepStatus,
   UpdateApi,
-  UpdateManifestSchema,
   UpdateState,
   UpdateStatusSchema,
   type UpdateManifest,
@@ -43,47 +44,42 @@ import {
   AGENT_LOGGER,
   AGENT_SETTINGS,
   BUS_STORES,
+  DecisionEngine,
   StatusReporter,
   type AgentContext,
   type SettingsOf,
 } from '@outpost/agent-runtime';
-import { matchesPattern, type SlotLayout } from '@outpost/device';
+import type { SlotLayout } from '@outpost/device';
 import type { updateSettings } from './config/update.settings.js';
 import { loadTrustedKeys } from './config/trusted-keys.js';
 import {
-  bootableEntryOf,
-  bootFilePath,
-  entriesBooting,
-  entryIdFor,
-  entrySpecFor,
-  filesOfEntry,
-} from './domain/boot-entry.js';
+  applyCommit,
+  espShortfall,
+  installBootFiles,
+  invalidateTarget,
+  markEntryBad,
+} from './boot/boot-actions.js';
+import { bootableEntryOf, entrySpecFor, filesOfEntry } from './domain/boot-entry.js';
 import {
   BOOT_FILE_NAMES,
   bootFileUrl,
-  canonicalManifest,
   imageFormat,
   manifestProblems,
   verifyManifest,
   type TrustedKey,
 } from './domain/manifest.js';
 import { ProgressMeter } from './domain/progress.js';
-import { atStep, enter, initialRecord, type Entering, type UpdateRecord } from './domain/update-record.js';
 import {
-  canStartUpdate,
-  isRestartLoop,
-  OEP_STATUS,
-  resumesWork,
-  type Reason,
-  type StateName,
-} from './domain/update-state.js';
-import {
-  discardStaged,
-  downloadImage,
-  DownloadError,
-  STAGED_IMAGE,
-  stagedBootFile,
-} from './image/image-download.js';
+  updateDecider,
+  versionOf,
+  type Origin,
+  type SlotsRead,
+  type UpdateEffect,
+  type UpdateObservation,
+} from './domain/update-decide.js';
+import { initialRecord, type UpdateRecord } from './domain/update-record.js';
+import { IllegalTransitionError, OEP_STATUS, type InstallStep, type Reason } from './domain/update-state.js';
+import { discardStaged, downloadImage, DownloadError, STAGED_IMAGE } from './image/image-download.js';
 import { hashRegion, ImageTooLargeError, writeImageToTarget } from './image/slot-writer.js';
 import { UpdateStateStore } from './state/update-state.store.js';
 
@@ -94,24 +90,18 @@ class Stopped extends Error {
   override readonly name = 'Stopped';
 }
 
-export function reasonToProto(reason: Reason | undefined): FailureReason {
-  if (!reason) return FailureReason.UNSPECIFIED;
-  return FailureReason[reason.toUpperCase().replace(/-/g, '_') as keyof typeof FailureReason];
-}
-
-export function reasonFromProto(reason: FailureReason): Reason | undefined {
-  if (reason === FailureReason.UNSPECIFIED) return undefined;
-  return FailureReason[reason].toLowerCase().replace(/_/g, '-') as Reason;
+/** A start that must not report ready: a pending rollback that is stuck or whose reboot failed. */
+class NotReady extends Error {
+  override readonly name = 'NotReady';
 }
 
 @Injectable()
 export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private readonly dir: string;
   private readonly store: UpdateStateStore;
-  private record: UpdateRecord = initialRecord(new Date());
+  private readonly engine: DecisionEngine<UpdateRecord, UpdateObservation, UpdateEffect>;
   private keys: TrustedKey[] = [];
   private layout?: SlotLayout;
-  private queue: Promise<unknown> = Promise.resolve();
   private work?: Promise<void>;
   private workAbort?: AbortController;
   private progress = { bytes: 0, total: 0 };
@@ -126,6 +116,20 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
   ) {
     this.dir = join(ctx.paths.stateDir, 'update');
     this.store = new UpdateStateStore(this.dir);
+    this.engine = new DecisionEngine(initialRecord(new Date()), {
+      decide: updateDecider({
+        maxStarts: settings.maxStarts,
+        maxRollbackReboots: settings.maxRollbackReboots,
+      }),
+      persist: (record) => this.store.save(record),
+      publish: (record, previous) => this.announce(record, previous),
+      onPublishError: (err) => this.logger.warn(`update status not published: ${String(err)}`, 'Update'),
+      execute: (effect) => this.execute(effect),
+    });
+  }
+
+  private get record(): UpdateRecord {
+    return this.engine.record;
   }
 
   async onModuleInit(): Promise<void> {
@@ -140,7 +144,7 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.serial(() => this.recover());
+    await this.recover();
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -148,198 +152,165 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
     await this.work;
   }
 
-  // ---- commands -------------------------------------------------------------------------------
+  // ---- commands: decode, gather the facts, decide ---------------------------------------------
 
   current(): UpdateStatus {
     return this.toStatus();
   }
 
-  download(manifest: UpdateManifest | undefined): Promise<UpdateStatus> {
-    return this.serial(async () => {
-      if (!manifest) throw new ContractError(ErrorCode.INVALID_ARGUMENT, 'manifest: required');
-      const problems = manifestProblems(manifest);
-      if (manifest.bootFiles.length === 0 && this.ctx.device.bootFilesRequired)
-        problems.push(
-          'bootFiles: required on this node (it boots the kernel its entry names from the ESP; without ' +
-            "the new slot's kernel it would boot a stale one with the new root file system)",
-        );
-      if (problems.length > 0)
-        throw new ContractError(ErrorCode.INVALID_ARGUMENT, `manifest: ${problems.join('; ')}`, problems);
-      const state = this.record.state;
-      if (state === 'ROLLED_BACK' && this.record.rebootPending)
-        throw new ContractError(
-          ErrorCode.FAILED_PRECONDITION,
-          `the rollback of ${this.version()} to slot ${this.record.sourceSlot} has not rebooted yet: slot ${this.record.sourceSlot} is the one a new update would overwrite`,
-        );
-      if ((state === 'DOWNLOADING' || state === 'DOWNLOADED') && this.isCurrent(manifest))
-        return this.toStatus(); // a resent request: at-least-once delivery
-      if (!canStartUpdate(state))
-        throw new ContractError(
-          ErrorCode.FAILED_PRECONDITION,
-          `an update of ${this.version()} is ${state}: abort, commit or roll it back first`,
-        );
-      const verdict = verifyManifest(manifest, this.keys);
-      if (!verdict.ok) {
-        await this.fail('signature', `manifest ${manifest.version} refused: ${verdict.message}`, {
-          manifest: toJson(UpdateManifestSchema, manifest) as Record<string, unknown>,
-        });
-        throw new ContractError(ErrorCode.PERMISSION_DENIED, `manifest refused: ${verdict.message}`);
-      }
-      const layout = await this.slots();
-      if (manifest.size > BigInt(layout.inactive.size)) {
-        const message = `size ${manifest.size}: larger than slot ${layout.inactive.slot} (${layout.inactive.size} bytes)`;
-        await this.fail('insufficient-storage', message);
-        throw new ContractError(ErrorCode.INVALID_ARGUMENT, message);
-      }
-      const espShort = await this.espShortfall(manifest, layout.inactive.slot);
-      if (espShort) {
-        await this.fail('insufficient-storage', espShort);
-        throw new ContractError(ErrorCode.INVALID_ARGUMENT, espShort);
-      }
-      await discardStaged(this.dir);
-      this.logger.log(`manifest ${manifest.version} signed by trusted key ${verdict.keyId}`, 'Update');
-      await this.go('DOWNLOADING', {
-        manifest: toJson(UpdateManifestSchema, manifest) as Record<string, unknown>,
-        sourceSlot: layout.active.slot,
-        targetSlot: layout.inactive.slot,
-        entryId: entryIdFor(layout.inactive.slot),
-        installStarted: false,
-        rebootRequestedAt: undefined,
-        rebootPending: undefined,
-        rollbackReboots: undefined,
-        rollbackRebootAt: undefined,
-      });
-      this.startWork((signal) => this.runDownload(signal));
-      return this.toStatus();
+  async download(manifest: UpdateManifest | undefined): Promise<UpdateStatus> {
+    if (!manifest) throw new ContractError(ErrorCode.INVALID_ARGUMENT, 'manifest: required');
+    const problems = manifestProblems(manifest);
+    if (manifest.bootFiles.length === 0 && this.ctx.device.bootFilesRequired)
+      problems.push(
+        'bootFiles: required on this node (it boots the kernel its entry names from the ESP; without ' +
+          "the new slot's kernel it would boot a stale one with the new root file system)",
+      );
+    return this.command(async () => {
+      const slots = await this.slotFacts();
+      return {
+        kind: 'cmd.download',
+        manifest,
+        problems,
+        verdict: verifyManifest(manifest, this.keys),
+        slots,
+        espShortfall:
+          'unreadable' in slots
+            ? ''
+            : await espShortfall(this.ctx.device.bootLoader().espDir, manifest, slots.inactive),
+      };
     });
   }
 
   install(): Promise<UpdateStatus> {
-    return this.serial(async () => {
-      const state = this.record.state;
-      if (state === 'INSTALLING' || state === 'INSTALLED') return this.toStatus();
-      if (state !== 'DOWNLOADED')
-        throw new ContractError(
-          ErrorCode.FAILED_PRECONDITION,
-          `install needs a verified download (DOWNLOADED); the update is ${state}`,
-        );
-      const layout = await this.slots();
-      await this.go('INSTALLING', {
-        step: 'invalidate',
-        sourceSlot: layout.active.slot,
-        targetSlot: layout.inactive.slot,
-        entryId: entryIdFor(layout.inactive.slot),
-        installStarted: true,
-      });
-      this.startWork((signal) => this.runInstall(signal));
-      return this.toStatus();
-    });
+    return this.command(async () => ({ kind: 'cmd.install', slots: await this.slotFacts() }));
   }
 
   async abort(): Promise<UpdateStatus> {
-    // Stop background work first (outside the queue: the work itself queues its transitions).
+    // Stop background work first (outside the queue: the work itself submits its steps).
     if (this.record.state === 'DOWNLOADING' || this.record.state === 'INSTALLING') {
       this.workAbort?.abort(new Stopped('aborted by command'));
       await this.work;
     }
-    return this.serial(async () => {
-      const state = this.record.state;
-      if (state === 'FAILED' && this.record.reason === 'aborted') return this.toStatus();
-      if (!['DOWNLOADING', 'DOWNLOADED', 'INSTALLING', 'INSTALLED'].includes(state))
-        throw new ContractError(
-          ErrorCode.FAILED_PRECONDITION,
-          `nothing to abort: the update is ${state}${state === 'VERIFYING' ? ' (roll it back instead)' : ''}`,
-        );
-      await this.fail('aborted', `aborted in ${state}`);
-      return this.toStatus();
-    });
+    return this.command(() => ({ kind: 'cmd.abort' }));
   }
 
   reboot(): Promise<UpdateStatus> {
-    return this.serial(async () => {
-      if (this.record.state === 'REBOOTING') return this.toStatus();
-      if (this.record.state !== 'INSTALLED')
-        throw new ContractError(
-          ErrorCode.FAILED_PRECONDITION,
-          `reboot needs an installed update (INSTALLED); the update is ${this.record.state}`,
-        );
-      const entryId = this.record.entryId ?? '';
-      const loader = this.ctx.device.bootLoader();
-      if (!(await loader.find(entryId))) {
-        await this.fail('boot-config', `boot entry ${entryId} is gone`);
-        throw new ContractError(
-          ErrorCode.FAILED_PRECONDITION,
-          `boot entry ${entryId} is gone: install again`,
-        );
-      }
-      if ((await loader.oneShot()) !== entryId) await loader.setOneShot(entryId);
-      await this.go('REBOOTING', { rebootRequestedAt: Date.now() });
-      this.crashPoint('reboot');
-      const reason = `update ${this.version()}: boot slot ${this.record.targetSlot} (${entryId})`;
-      this.logger.log(`rebooting: ${reason}`, 'Update');
-      try {
-        await this.ctx.device.reboot(reason);
-      } catch (err) {
-        await this.go('INSTALLED', { detail: `reboot failed: ${(err as Error).message}` });
-        throw new ContractError(ErrorCode.UNAVAILABLE, `reboot failed: ${(err as Error).message}`);
-      }
-      return this.toStatus();
-    });
+    return this.command(async (record) => ({
+      kind: 'cmd.reboot',
+      entryExists: Boolean(await this.ctx.device.bootLoader().find(record.entryId ?? '')),
+    }));
   }
 
   commit(): Promise<UpdateStatus> {
-    return this.serial(async () => {
-      const state = this.record.state;
-      if (state !== 'VERIFYING' && state !== 'COMMITTED')
-        throw new ContractError(
-          ErrorCode.FAILED_PRECONDITION,
-          `commit needs a booted update (VERIFYING); the update is ${state}`,
-        );
-      if (state === 'VERIFYING') {
-        const layout = await this.slots(true);
-        if (layout.active.slot !== this.record.targetSlot) {
-          await this.fallenBack(layout);
-          throw new ContractError(
-            ErrorCode.FAILED_PRECONDITION,
-            `the node runs slot ${layout.active.slot}, not the updated ${this.record.targetSlot}: rolled back`,
-          );
-        }
-        await this.go('COMMITTED', { detail: `slot ${this.record.targetSlot} is the default` });
-        this.crashPoint('commit');
-      }
-      await this.applyCommit();
-      return this.toStatus();
-    });
+    return this.command(async () => ({
+      kind: 'cmd.commit',
+      activeSlot: (await this.slots(true)).active.slot,
+    }));
   }
 
   rollback(reason: FailureReason, detail: string): Promise<UpdateStatus> {
-    return this.serial(async () => {
-      const state = this.record.state;
-      if (state === 'ROLLED_BACK' && this.record.rebootPending) {
-        // A resent request, or the reboot did not happen.
-        const stuck = await this.finishRollback();
-        if (stuck) throw new ContractError(ErrorCode.FAILED_PRECONDITION, stuck);
-        return this.toStatus();
+    return this.command(() => ({
+      kind: 'cmd.rollback',
+      reason: failureReasonFromProto(reason) ?? 'rollback-requested',
+      detail,
+    }));
+  }
+
+  /**
+   * Decides a command's observation and answers with the status after it (its effects and their
+   * follow-ups done). The facts are read when the command's turn comes, after every earlier one.
+   */
+  private async command(
+    observe: (record: UpdateRecord) => UpdateObservation | Promise<UpdateObservation>,
+  ): Promise<UpdateStatus> {
+    try {
+      await this.engine.observe(observe);
+    } catch (err) {
+      if (err instanceof IllegalTransitionError) {
+        this.logger.error(err.message, 'Update');
+        throw new ContractError(ErrorCode.FAILED_PRECONDITION, err.message);
       }
-      // Resent after the rollback finished (the sender saw an older status): it is done.
-      if (state === 'ROLLED_BACK' && this.record.rollbackReboots !== undefined) return this.toStatus();
-      if (state !== 'VERIFYING')
-        throw new ContractError(
-          ErrorCode.FAILED_PRECONDITION,
-          `rollback needs a booted update (VERIFYING); the update is ${state}`,
-        );
-      await this.go('ROLLED_BACK', {
-        reason: reasonFromProto(reason) ?? 'rollback-requested',
-        detail: detail || 'rollback requested',
-        rebootPending: true,
-        rollbackReboots: 0,
-        rollbackRebootAt: undefined,
-      });
-      this.crashPoint('rollback');
-      const stuck = await this.finishRollback();
-      if (stuck) throw new ContractError(ErrorCode.FAILED_PRECONDITION, stuck);
-      return this.toStatus();
-    });
+      throw err;
+    }
+    return this.toStatus();
+  }
+
+  // ---- effects --------------------------------------------------------------------------------
+
+  /** Carries out one effect of a decision; returns the observation of its outcome, if it has one. */
+  private async execute(effect: UpdateEffect): Promise<UpdateObservation | void> {
+    switch (effect.kind) {
+      case 'refuse':
+        throw new ContractError(effect.code, effect.message, effect.details);
+      case 'log':
+        this.logger.log(effect.message, 'Update');
+        return;
+      case 'crash-point':
+        return this.crashPoint(effect.step);
+      case 'discard-staged':
+        await discardStaged(this.dir);
+        return effect.then;
+      case 'start-download':
+        return this.startWork((signal) => this.runDownload(signal));
+      case 'start-install':
+        return this.startWork((signal) => this.runInstall(signal));
+      case 'clean-up':
+        return this.cleanUp();
+      case 'ensure-one-shot': {
+        const loader = this.ctx.device.bootLoader();
+        const entryId = this.record.entryId ?? '';
+        if ((await loader.oneShot()) !== entryId) await loader.setOneShot(entryId);
+        return { kind: 'one-shot-set' };
+      }
+      case 'reboot-into-target':
+        return this.rebootIntoTarget();
+      case 'apply-commit':
+        return this.applyCommit();
+      case 'mark-target-bad':
+        await this.atStart(effect.origin, () => this.markTargetBad());
+        return effect.then;
+      case 'check-rollback': {
+        const layout = await this.slots(true);
+        return {
+          kind: 'rollback-pending',
+          origin: effect.origin,
+          activeSlot: layout.active.slot,
+          bootedAt: await this.bootedAt(),
+        };
+      }
+      case 'reboot-into-previous':
+        return this.atStart(effect.origin, () => this.rebootIntoPrevious());
+      case 'rollback-stuck':
+        this.logger.error(effect.message, 'Update');
+        await this.markTargetBad().catch((err: unknown) => this.logger.error(err, 'Update'));
+        this.status.degraded(effect.message);
+        if (effect.origin === 'start') throw new NotReady(effect.message);
+        throw new ContractError(ErrorCode.FAILED_PRECONDITION, effect.message);
+    }
+  }
+
+  /** A rollback step at start that fails is said loudly; cmd.rollback or the next start retries it. */
+  private async atStart(origin: Origin | undefined, run: () => Promise<void>): Promise<void> {
+    if (origin !== 'start') return run();
+    try {
+      await run();
+    } catch (err) {
+      const message = `rollback reboot into slot ${this.record.sourceSlot} failed: ${String(err)}`;
+      this.logger.error(message, 'Update');
+      this.status.degraded(message);
+      throw new NotReady(message);
+    }
+  }
+
+  private async rebootIntoTarget(): Promise<UpdateObservation | void> {
+    const reason = `update ${versionOf(this.record)}: boot slot ${this.record.targetSlot} (${this.record.entryId})`;
+    this.logger.log(`rebooting: ${reason}`, 'Update');
+    try {
+      await this.ctx.device.reboot(reason);
+    } catch (err) {
+      return { kind: 'reboot-failed', message: (err as Error).message };
+    }
   }
 
   // ---- background work ------------------------------------------------------------------------
@@ -349,6 +320,7 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
     this.crashPoint('download:start');
     const size = Number(manifest.size);
     const meter = new ProgressMeter(size, this.settings.progressIntervalMs, Date.now());
+    let outcome: UpdateObservation;
     try {
       await downloadImage(
         {
@@ -371,15 +343,13 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
       );
       this.crashPoint('download:boot');
       await this.downloadBootFiles(manifest, signal);
-      const boot = manifest.bootFiles.length ? ` and ${manifest.bootFiles.length} boot file(s)` : '';
-      await this.serial(() =>
-        this.go('DOWNLOADED', { detail: `staged ${size} bytes${boot}, sha256 verified` }),
-      );
+      outcome = { kind: 'download-done' };
     } catch (err) {
       if (signal.aborted) return;
       const reason = err instanceof DownloadError ? err.reason : 'download';
-      await this.serial(() => this.fail(reason, (err as Error).message));
+      outcome = { kind: 'work-failed', reason, message: (err as Error).message };
     }
+    await this.engine.submit(outcome);
   }
 
   /** The boot files, one after the other, each resumable and verified like the image. */
@@ -406,47 +376,6 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
     }
   }
 
-  /**
-   * Why the ESP cannot take the boot files ('' when it can): its free space plus what the target
-   * slot's old files free must hold the new ones.
-   */
-  private async espShortfall(manifest: UpdateManifest, slot: string): Promise<string> {
-    if (manifest.bootFiles.length === 0) return '';
-    const esp = this.ctx.device.bootLoader().espDir;
-    const need = manifest.bootFiles.reduce((sum, f) => sum + Number(f.size), 0);
-    try {
-      const s = await statfs(esp);
-      const free = Number(s.bavail) * Number(s.bsize);
-      let reclaimed = 0;
-      for (const name of Object.values(BOOT_FILE_NAMES))
-        reclaimed += await stat(join(esp, bootFilePath(slot, name))).then(
-          (st) => st.size,
-          () => 0,
-        );
-      if (free + reclaimed >= need) return '';
-      return `the ESP (${esp}) has ${free} bytes free (+${reclaimed} of slot ${slot}'s old boot files), the boot files need ${need}`;
-    } catch (err) {
-      return `the ESP (${esp}) cannot be checked: ${(err as Error).message}`;
-    }
-  }
-
-  /**
-   * Puts the staged boot files on the ESP under the target slot's own names, atomically, before its
-   * entry exists. Refuses a path the active slot's entry boots from.
-   */
-  private async installBootFiles(manifest: UpdateManifest, slot: string, activeFiles: string[]) {
-    const loader = this.ctx.device.bootLoader();
-    for (const file of manifest.bootFiles) {
-      const name = BOOT_FILE_NAMES[file.kind] ?? '';
-      const path = bootFilePath(slot, name);
-      if (activeFiles.includes(path))
-        throw new Error(`${path} is what the running slot boots: it is never written`);
-      await loader.installFile(path, join(this.dir, stagedBootFile(name)), file.sha256, {
-        beforeRename: () => this.crashPoint('install:boot'),
-      });
-    }
-  }
-
   private async runInstall(signal: AbortSignal): Promise<void> {
     const manifest = this.manifest();
     const size = Number(manifest.size);
@@ -459,7 +388,7 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
           `the inactive slot is now ${target.slot}, the install targets ${this.record.targetSlot}`,
         );
       this.crashPoint('install:invalidate');
-      await this.invalidateTarget(layout);
+      await invalidateTarget(this.ctx.device.bootLoader(), layout);
 
       await this.step('write', signal);
       failure = 'write';
@@ -488,7 +417,16 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
       const loader = this.ctx.device.bootLoader();
       const activeEntry = bootableEntryOf(await loader.entries(), layout.active.slot);
       await this.step('boot', signal);
-      await this.installBootFiles(manifest, target.slot, activeEntry ? filesOfEntry(activeEntry) : []);
+      await installBootFiles(
+        loader,
+        manifest,
+        {
+          slot: target.slot,
+          stagingDir: this.dir,
+          activeFiles: activeEntry ? filesOfEntry(activeEntry) : [],
+        },
+        () => this.crashPoint('install:boot'),
+      );
 
       await this.step('entry', signal);
       this.crashPoint('install:entry');
@@ -500,42 +438,24 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
       this.crashPoint('install:oneshot');
       await loader.setOneShot(spec.id);
       this.crashPoint('installed');
-      await this.serial(async () => {
-        signal.throwIfAborted();
-        await this.go('INSTALLED', {
-          detail: `slot ${target.slot} written and verified; ${spec.id} boots next`,
-        });
-      });
+      await this.engine.submit({ kind: 'install-done', entryId: spec.id }, signal);
     } catch (err) {
       if (signal.aborted) return;
       if (err instanceof ImageTooLargeError) failure = 'insufficient-storage';
-      await this.serial(() => this.fail(failure, (err as Error).message));
+      await this.engine.submit({ kind: 'work-failed', reason: failure, message: (err as Error).message });
     }
-  }
-
-  /** Before the slot's bytes change: no entry may boot it, and neither default nor one-shot may name it. */
-  private async invalidateTarget(layout: SlotLayout): Promise<void> {
-    const loader = this.ctx.device.bootLoader();
-    const entries = await loader.entries();
-    const stale = entriesBooting(entries, layout.inactive.slot);
-    const activeEntry = bootableEntryOf(entries, layout.active.slot);
-    const def = await loader.defaultPattern();
-    if (activeEntry && def && stale.some((e) => matchesPattern(def, e.id)))
-      await loader.setDefault(activeEntry.id);
-    const oneShot = await loader.oneShot();
-    if (oneShot && stale.some((e) => e.id === oneShot)) await loader.clearOneShot();
-    for (const e of stale) await loader.remove(e.id);
   }
 
   // ---- start-up -------------------------------------------------------------------------------
 
   private async recover(): Promise<void> {
+    let loaded: UpdateRecord | undefined;
     try {
-      this.record = (await this.store.load()) ?? initialRecord(new Date());
+      loaded = await this.store.load();
     } catch (err) {
       this.logger.error(`update state unreadable, starting IDLE: ${(err as Error).message}`, 'Update');
-      this.record = initialRecord(new Date());
     }
+    await this.engine.restore(loaded ?? initialRecord(new Date()));
     let layout: SlotLayout;
     try {
       layout = await this.slots(true);
@@ -548,129 +468,38 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
       `update state ${r.state}${r.step ? `/${r.step}` : ''} on slot ${layout.active.slot}`,
       'Update',
     );
-    if (resumesWork(r.state)) {
-      this.record = { ...r, starts: r.starts + 1 };
-      await this.store.save(this.record);
-      if (isRestartLoop(this.record.starts, this.settings.maxStarts)) {
-        await this.fail('restart-loop', `${this.record.starts} starts in ${r.state}/${r.step ?? '-'}`);
-      } else if (r.state === 'DOWNLOADING') {
-        this.startWork((s) => this.runDownload(s));
-      } else {
-        this.record = atStep(this.record, 'invalidate');
-        await this.store.save(this.record);
-        this.startWork((s) => this.runInstall(s));
-      }
-    } else if (r.state === 'REBOOTING') {
-      if (!(await this.rebootedSince(r.rebootRequestedAt ?? 0)))
-        await this.go('INSTALLED', { detail: 'the agent restarted but the machine did not reboot' });
-      else if (layout.active.slot === r.targetSlot) await this.booted();
-      else await this.fallenBack(layout);
-    } else if (r.state === 'VERIFYING') {
-      if (layout.active.slot !== r.targetSlot) await this.fallenBack(layout);
-    } else if (r.state === 'COMMITTED') {
-      if (layout.active.slot === r.targetSlot) await this.applyCommit();
-    } else if (r.state === 'ROLLED_BACK') {
-      // A rollback whose reboot did not happen (or did not leave the bad slot) is finished here.
-      if (!r.rebootPending) await this.markTargetBad();
-      else if (await this.finishRollback(layout).catch((err: unknown) => this.rebootFailed(err))) return;
-    } else if (r.state === 'FAILED') {
-      await this.cleanUp();
+    try {
+      await this.engine.observe(async (record) => ({
+        kind: 'started',
+        activeSlot: layout.active.slot,
+        bootedAt: await this.bootedAt(),
+        targetEntryFile: record.entryId
+          ? (await this.ctx.device.bootLoader().find(record.entryId))?.fileName
+          : undefined,
+      }));
+    } catch (err) {
+      if (err instanceof NotReady) return;
+      throw err;
     }
     this.status.ready();
   }
 
-  /** The reboot of a pending rollback failed at start: said loudly; cmd.rollback or the next start retries. */
-  private rebootFailed(err: unknown): string {
-    const message = `rollback reboot into slot ${this.record.sourceSlot} failed: ${String(err)}`;
-    this.logger.error(message, 'Update');
-    this.status.degraded(message);
-    return message;
-  }
-
-  private async booted(): Promise<void> {
-    const entry = await this.ctx.device.bootLoader().find(this.record.entryId ?? '');
-    await this.go('VERIFYING', {
-      detail: `booted slot ${this.record.targetSlot} (${entry?.fileName ?? this.record.entryId}): waiting for commit`,
-    });
-  }
-
-  /** The boot loader did not boot the new slot: the update is over, and its entry must never boot. */
-  private async fallenBack(layout: SlotLayout): Promise<void> {
-    await this.go('ROLLED_BACK', {
-      reason: 'boot-fallback',
-      detail: `expected slot ${this.record.targetSlot}, booted ${layout.active.slot}: the boot loader fell back`,
-    });
-    await this.markTargetBad();
-  }
-
-  /** Whether the machine booted after `requestedAt` (boot time from the host uptime). */
-  private async rebootedSince(requestedAt: number): Promise<boolean> {
+  /** Wall time (ms) the machine booted, from the host uptime; undefined if it cannot be known. */
+  private async bootedAt(): Promise<number | undefined> {
     const uptime = await this.ctx.device.hostUptimeSeconds();
-    if (uptime === undefined) return (await this.slots(true)).active.slot === this.record.targetSlot;
-    return Date.now() - uptime * 1000 >= requestedAt;
+    return uptime === undefined ? undefined : Date.now() - uptime * 1000;
   }
 
   // ---- idempotent side effects ----------------------------------------------------------------
 
-  private async applyCommit(): Promise<void> {
-    const loader = this.ctx.device.bootLoader();
-    const id = this.record.entryId ?? '';
-    try {
-      await loader.bless(id);
-      await loader.setDefault(id);
-    } catch (err) {
-      throw new ContractError(
-        ErrorCode.INTERNAL,
-        `commit recorded, but ${id} could not be blessed (retried at the next start or commit): ${(err as Error).message}`,
-      );
-    }
+  private applyCommit(): Promise<void> {
+    return applyCommit(this.ctx.device.bootLoader(), this.record.entryId ?? '');
   }
 
-  private async markTargetBad(): Promise<void> {
-    const loader = this.ctx.device.bootLoader();
-    const id = this.record.entryId ?? '';
-    const entry = await loader.find(id);
-    if (entry && entry.triesLeft !== 0) await loader.markBad(id);
-    if ((await loader.oneShot()) === id) await loader.clearOneShot();
-    const layout = await this.slots(true);
-    const previous = bootableEntryOf(await loader.entries(), layout.active.slot);
-    const def = await loader.defaultPattern();
-    if (previous && def && matchesPattern(def, id)) await loader.setDefault(previous.id);
-  }
-
-  /**
-   * ROLLED_BACK with the reboot still pending: on the previous slot already, it is done; on the bad
-   * slot, reboot into the previous one, counting each request before it is made. Once the count is
-   * spent the node evidently cannot leave the bad slot: stop rebooting, say so, and wait for a human.
-   * Returns why it is stuck, or undefined.
-   */
-  private async finishRollback(known?: SlotLayout): Promise<string | undefined> {
-    const layout = known ?? (await this.slots(true));
-    if (layout.active.slot !== this.record.targetSlot) {
-      await this.markTargetBad();
-      await this.saveRecord({ ...this.record, rebootPending: false });
-      return undefined;
-    }
-    const done = this.record.rollbackReboots ?? 0;
-    const last = this.record.rollbackRebootAt;
-    const uptime = await this.ctx.device.hostUptimeSeconds();
-    if (last !== undefined && uptime !== undefined && Date.now() - uptime * 1000 < last) {
-      // Requested in this boot, not yet happened (killed before it, or still shutting down): the
-      // same attempt again, not another one.
-      await this.rebootIntoPrevious();
-      return undefined;
-    }
-    if (done >= this.settings.maxRollbackReboots) {
-      const stuck = `rollback of ${this.version()} stuck: still on slot ${layout.active.slot} after ${done} reboot(s) into slot ${this.record.sourceSlot}; not rebooting again (needs a human)`;
-      this.logger.error(stuck, 'Update');
-      await this.markTargetBad().catch((err: unknown) => this.logger.error(err, 'Update'));
-      this.status.degraded(stuck);
-      return stuck;
-    }
-    await this.saveRecord({ ...this.record, rollbackReboots: done + 1, rollbackRebootAt: Date.now() });
-    this.crashPoint('rollback:reboot');
-    await this.rebootIntoPrevious();
-    return undefined;
+  private markTargetBad(): Promise<void> {
+    return markEntryBad(this.ctx.device.bootLoader(), this.record.entryId ?? '', async () => {
+      return (await this.slots(true)).active.slot;
+    });
   }
 
   private async rebootIntoPrevious(): Promise<void> {
@@ -678,7 +507,7 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
     const loader = this.ctx.device.bootLoader();
     const previous = bootableEntryOf(await loader.entries(), this.record.sourceSlot ?? '');
     if (previous) await loader.setDefault(previous.id);
-    const reason = `update ${this.version()} rolled back: boot slot ${this.record.sourceSlot}`;
+    const reason = `update ${versionOf(this.record)} rolled back: boot slot ${this.record.sourceSlot}`;
     this.logger.warn(`rebooting: ${reason}`, 'Update');
     await this.ctx.device.reboot(reason);
   }
@@ -689,26 +518,28 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
     if (!this.record.installStarted || !this.record.targetSlot) return;
     const layout = await this.slots(true);
     if (layout.active.slot === this.record.targetSlot) return; // never touch what runs
-    await this.invalidateTarget(layout);
+    await invalidateTarget(this.ctx.device.bootLoader(), layout);
   }
 
   // ---- state ----------------------------------------------------------------------------------
 
-  /** Persists the transition first, then publishes it. Illegal transitions are logged and thrown. */
-  private async go(
-    to: StateName,
-    change: Entering & Partial<Omit<UpdateRecord, 'state' | 'since' | 'starts'>> = {},
-  ): Promise<void> {
-    const from = this.record.state;
-    let next: UpdateRecord;
-    try {
-      next = enter(this.record, to, new Date(), change);
-    } catch (err) {
-      this.logger.error(`${(err as Error).message}`, 'Update');
-      throw new ContractError(ErrorCode.FAILED_PRECONDITION, (err as Error).message);
+  /**
+   * After a new record is persisted: a transition is logged, published as evt.state and mirrored to
+   * KV; a change inside a state (rollback counters) is mirrored to KV only; the step and start
+   * counter of resumable work are not announced.
+   */
+  private announce(next: UpdateRecord, previous: UpdateRecord): void {
+    const transition =
+      next.state !== previous.state ||
+      next.since !== previous.since ||
+      next.reason !== previous.reason ||
+      next.detail !== previous.detail;
+    if (!transition) {
+      if (next.step === previous.step && next.starts === previous.starts) this.mirrorToKv();
+      return;
     }
-    await this.store.save(next);
-    this.record = next;
+    const { state: from } = previous;
+    const to = next.state;
     if (to !== 'DOWNLOADING' && to !== 'INSTALLING') this.progress = { bytes: 0, total: 0 };
     const line = `update ${from} -> ${to}${next.reason ? ` (${next.reason})` : ''}${next.detail ? `: ${next.detail}` : ''}`;
     if (to === 'FAILED' || to === 'ROLLED_BACK') this.logger.warn(line, 'Update');
@@ -731,24 +562,9 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
       });
   }
 
-  private async fail(reason: Reason, detail: string, change: Partial<UpdateRecord> = {}): Promise<void> {
-    await this.go('FAILED', { ...change, reason, detail });
-    await this.cleanUp();
-  }
-
-  /** The same state with changed fields (no transition), persisted before anything acts on it. */
-  private async saveRecord(next: UpdateRecord): Promise<void> {
-    await this.store.save(next);
-    this.record = next;
-    this.mirrorToKv();
-  }
-
-  private async step(step: string, signal: AbortSignal): Promise<void> {
-    await this.serial(async () => {
-      signal.throwIfAborted();
-      this.record = atStep(this.record, step);
-      await this.store.save(this.record);
-    });
+  /** INSTALLING reached `step`: persisted before its side effect, unless cmd.abort came first. */
+  private async step(step: InstallStep, signal: AbortSignal): Promise<void> {
+    await this.engine.submit({ kind: 'install-step', step }, signal);
   }
 
   private startWork(run: (signal: AbortSignal) => Promise<void>): void {
@@ -759,31 +575,28 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
     });
   }
 
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn);
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
-
   private async slots(fresh = false): Promise<SlotLayout> {
     if (fresh || !this.layout) this.layout = await this.ctx.device.slots();
     return this.layout;
   }
 
+  private async slotFacts(): Promise<SlotsRead> {
+    try {
+      const layout = await this.slots();
+      return {
+        active: layout.active.slot,
+        inactive: layout.inactive.slot,
+        inactiveSize: layout.inactive.size,
+      };
+    } catch (err) {
+      return { unreadable: (err as Error).message };
+    }
+  }
+
   private manifest(): UpdateManifest {
-    return fromJson(UpdateManifestSchema, (this.record.manifest ?? {}) as never);
-  }
-
-  private version(): string {
-    return String(this.record.manifest?.version ?? '');
-  }
-
-  private isCurrent(manifest: UpdateManifest): boolean {
-    if (!this.record.manifest) return false;
-    const current = this.manifest();
-    return (
-      canonicalManifest(current) === canonicalManifest(manifest) && current.signature === manifest.signature
-    );
+    const manifest = this.record.manifest;
+    if (!manifest) throw new Error(`no manifest in ${this.record.state}`);
+    return manifest;
   }
 
   private reportProgress(phase: 'download' | 'install', meter: ProgressMeter, bytes: number, total: number) {
@@ -792,7 +605,7 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
     if (!report) return;
     this.publish(() =>
       this.client.publish(UpdateApi.evt.progress, {
-        version: this.version(),
+        version: versionOf(this.record),
         phase,
         bytes: BigInt(report.bytes),
         total: BigInt(report.total),
@@ -825,15 +638,15 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
     const inFlight = r.state === 'DOWNLOADING' || r.state === 'INSTALLING';
     return create(UpdateStatusSchema, {
       state: UpdateState[r.state],
-      reason: reasonToProto(r.reason),
+      reason: failureReasonToProto(r.reason),
       detail: r.detail,
-      version: this.version(),
+      version: versionOf(r),
       oepStatus: OepStatus[OEP_STATUS[r.state]],
       activeSlot: this.layout?.active.slot ?? '',
       targetSlot: r.targetSlot ?? '',
       entryId: r.entryId ?? '',
       bytesDone: BigInt(inFlight ? this.progress.bytes : 0),
-      bytesTotal: BigInt(r.manifest ? Number(this.manifest().size) : 0),
+      bytesTotal: r.manifest?.size ?? 0n,
       since: timestampFromDate(new Date(r.since)),
       step: r.step ?? '',
       starts: r.starts,

@@ -5,7 +5,7 @@
  */
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readJson, StateFile } from '@outpost/agent-runtime';
+import { VersionedStore } from '@outpost/agent-runtime';
 import { ClusterState } from '@outpost/contracts';
 import type { ClusterMachine } from '../domain/cluster-machine.js';
 import { DISTRIBUTIONS, ROLES, type ClusterSpec, type DesiredState } from '../domain/cluster-spec.js';
@@ -21,24 +21,18 @@ export type LoadResult =
 export class ClusterStateStore {
   readonly path: string;
   /** Saves are serialised: the newest state is the one that lands. */
-  private readonly file: StateFile<ClusterMachine>;
+  private readonly file: VersionedStore<ClusterMachine>;
 
   constructor(dir: string) {
     this.path = join(dir, 'state.json');
-    this.file = new StateFile(this.path, STATE_VERSION);
+    this.file = new VersionedStore(this.path, { version: STATE_VERSION, decode: decodeMachine });
   }
 
   async load(): Promise<LoadResult> {
     let problem: string;
     try {
-      const doc = await readJson<unknown>(this.path);
-      if (!doc) return { kind: 'fresh' };
-      if (doc.version !== STATE_VERSION) problem = `unknown state version ${doc.version}`;
-      else {
-        const machine = parseMachine(doc.data);
-        if (machine) return { kind: 'loaded', machine };
-        problem = 'state document has an unexpected shape';
-      }
+      const machine = await this.file.load();
+      return machine ? { kind: 'loaded', machine } : { kind: 'fresh' };
     } catch (err) {
       problem = (err as Error).message;
     }
@@ -77,6 +71,12 @@ function parseDesired(v: unknown): DesiredState | undefined | false {
   if (v.presence !== 'present') return false;
   const spec = parseSpec(v.spec);
   return spec ? { presence: 'present', spec } : false;
+}
+
+function decodeMachine(data: unknown): ClusterMachine {
+  const machine = parseMachine(data);
+  if (!machine) throw new Error('state document has an unexpected shape');
+  return machine;
 }
 
 /** A machine from its JSON, or undefined if any field is off: a state file is trusted whole or not at all. */

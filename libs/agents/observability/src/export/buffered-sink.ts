@@ -5,6 +5,7 @@
  * first, each removed only after the destination accepted it. Once the buffer is empty, batches go
  * straight again. One queue serialises submissions and flushes, so the order never changes.
  */
+import { SerialQueue } from '@outpost/agent-runtime';
 import type { BufferState, OfflineBuffer } from './offline-buffer.js';
 
 /** A destination: resolves when it accepted the batch; rejects with a RejectedBatch to drop it. */
@@ -31,7 +32,7 @@ export interface SinkReport {
 
 export class BufferedSink {
   private state: SinkState = 'up';
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private retry?: NodeJS.Timeout;
   private closed = false;
   private lastError = '';
@@ -53,7 +54,7 @@ export class BufferedSink {
 
   /** Resolves once the batch is delivered or safely buffered. */
   submit(batch: Uint8Array): Promise<void> {
-    return this.enqueue(async () => {
+    return this.queue.run(async () => {
       if (this.state === 'up' && this.buffer.isEmpty) {
         try {
           await this.deliver(batch);
@@ -69,7 +70,7 @@ export class BufferedSink {
 
   /** Sends buffered batches until the buffer is empty or a delivery fails. */
   flush(): Promise<void> {
-    return this.enqueue(async () => {
+    return this.queue.run(async () => {
       for (;;) {
         if (this.closed) return;
         const oldest = await this.buffer.oldest();
@@ -95,7 +96,7 @@ export class BufferedSink {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retry);
-    await this.queue;
+    await this.queue.idle();
     await this.transport.close();
   }
 
@@ -149,11 +150,5 @@ export class BufferedSink {
   private retryLater(err: unknown): void {
     this.lastError = `offline buffer: ${(err as Error).message}`;
     this.schedule();
-  }
-
-  private enqueue<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(work);
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 }

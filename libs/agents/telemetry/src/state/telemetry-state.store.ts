@@ -5,7 +5,7 @@
  * as their proto3 JSON text.
  */
 import { join } from 'node:path';
-import { StateFile } from '@outpost/agent-runtime';
+import { VersionedStore } from '@outpost/agent-runtime';
 
 export interface StoredConfig {
   generation: number;
@@ -36,10 +36,13 @@ const FILE_VERSION = 1;
 
 /** Saves are serialised (StateFile): the newest state is the one that lands. */
 export class TelemetryStateStore {
-  private readonly file: StateFile<PersistedTelemetry>;
+  private readonly file: VersionedStore<PersistedTelemetry>;
 
   constructor(stateDir: string) {
-    this.file = new StateFile(join(stateDir, 'telemetry', 'state.json'), FILE_VERSION);
+    this.file = new VersionedStore(join(stateDir, 'telemetry', 'state.json'), {
+      version: FILE_VERSION,
+      decode: decodeTelemetry,
+    });
   }
 
   get path(): string {
@@ -53,4 +56,21 @@ export class TelemetryStateStore {
   save(state: PersistedTelemetry): Promise<void> {
     return this.file.save(state);
   }
+}
+
+const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/** The stored state, checked field by field (the profile texts are checked when they are parsed). */
+export function decodeTelemetry(data: unknown): PersistedTelemetry {
+  const d = data as Partial<PersistedTelemetry> | null;
+  if (typeof d !== 'object' || d === null) throw new Error('not a telemetry state');
+  for (const key of ['generation', 'fleetRevision', 'nodeRevision'] as const)
+    if (!isNumber(d[key])) throw new Error(`${key}: not a number`);
+  if (typeof d.rejections !== 'object' || d.rejections === null) throw new Error('rejections: not an object');
+  for (const key of ['effective', 'lastGood'] as const) {
+    const c = d[key];
+    if (c !== undefined && (!isNumber(c.generation) || typeof c.configJson !== 'string'))
+      throw new Error(`${key}: not a stored configuration`);
+  }
+  return d as PersistedTelemetry;
 }

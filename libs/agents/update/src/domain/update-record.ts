@@ -3,6 +3,7 @@
  * step inside it, the verified manifest, the slots involved and the start counter. `enter` is the
  * only way to change state; it checks the transition table and resets the step and start counter.
  */
+import type { UpdateManifest } from '@outpost/contracts';
 import { checkTransition, type Reason, type StateName } from './update-state.js';
 
 export interface UpdateRecord {
@@ -15,8 +16,8 @@ export interface UpdateRecord {
   step?: string;
   /** Agent starts counted since the state was entered (restart-loop detection). */
   starts: number;
-  /** The verified manifest, as proto3 JSON (so the file reads like the wire). */
-  manifest?: Record<string, unknown>;
+  /** The verified manifest (stored as its proto3 JSON, so the file reads like the wire; decoded once on load). */
+  manifest?: UpdateManifest;
   /** The slot the update came from (the one running when it started), and the one it writes. */
   sourceSlot?: string;
   targetSlot?: string;
