@@ -65,7 +65,7 @@ export default tseslint.config(
             { sourceTag: 'scope:enrolment', onlyDependOnLibsWithTags: ['scope:enrolment', 'scope:shared'] },
             {
               sourceTag: 'scope:ctl',
-              onlyDependOnLibsWithTags: ['scope:orchestrator', 'scope:enrolment', 'scope:shared'],
+              onlyDependOnLibsWithTags: ['scope:enrolment', 'scope:shared'],
             },
           ],
         },

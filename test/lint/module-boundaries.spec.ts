@@ -45,6 +45,12 @@ describe('module boundaries', () => {
       '@outpost/agent-node',
       /Circular|type:util/,
     ],
+    [
+      "outpostctl importing the orchestrator's agent lib",
+      'apps/outpostctl/src/main.ts',
+      '@outpost/agent-orchestrator',
+      /scope:ctl/,
+    ],
   ])('rejects %s', async (_case, file, target, why) => {
     // The probe is linted as the content of an existing file, so the rule knows its project.
     const errors = await boundaryErrors(file, `import * as probe from '${target}';\nexport { probe };\n`);
@@ -62,6 +68,16 @@ describe('module boundaries', () => {
       'an app importing an agent lib',
       'apps/node-agent/src/main.ts',
       ['@outpost/agent-node', '@outpost/agent-runtime'],
+    ],
+    [
+      'outpostctl importing the shared update domain and contracts',
+      'apps/outpostctl/src/main.ts',
+      ['@outpost/update-domain', '@outpost/contracts'],
+    ],
+    [
+      'the orchestrator importing the shared update domain',
+      'libs/agents/orchestrator/src/index.ts',
+      ['@outpost/update-domain'],
     ],
   ])('allows %s', async (_case, file, targets) => {
     const source = targets.map((t, i) => `import * as p${i} from '${t}';\nexport { p${i} };\n`).join('');
