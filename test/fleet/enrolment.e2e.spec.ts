@@ -213,7 +213,7 @@ describe('enrolment: nodes join an operator-mode hub with their own keys and are
       'enrolment-service',
       simulatedNodeEnv(join(dir, 'service'), hubUrls, {
         OUTPOST_NODE_ID: 'hub',
-        OUTPOST_NATS_CREDS_FILE: files.serviceCreds,
+        OUTPOST_NATS_CREDS_FILE: files.serviceCreds.enrolment,
         OUTPOST_ENROLMENT_FLEET_ACCOUNT: accounts.fleetAccount,
         OUTPOST_ENROLMENT_FLEET_SIGNING_SEED_FILE: files.fleetSigningSeed,
         OUTPOST_ENROLMENT_OPERATOR_SIGNING_SEED_FILE: files.operatorSigningSeed,
