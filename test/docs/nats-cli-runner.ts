@@ -13,6 +13,7 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import {
   AgentStatusSchema,
   CATALOG,
+  HUB_CATALOG,
   ClusterDesiredSchema,
   ClusterStatusSchema,
   catalogEntry,
@@ -35,7 +36,7 @@ import {
   TelemetryProfileSchema,
   UpdateStatusSchema,
   type AgentApi,
-  type AgentId,
+  type ServiceId,
   type CommandDef,
 } from '@outpost/contracts';
 import { eventually } from '@outpost/testing';
@@ -51,7 +52,9 @@ import {
 
 const text = (data: Uint8Array) => new TextDecoder().decode(data);
 const pretty = (body: string) => JSON.stringify(JSON.parse(body), null, 2);
-const apis = () => Object.values(CATALOG) as AgentApi[];
+/** The APIs the cookbook shows: every agent of a node, and the fleet hub service run beside them. */
+export const COOKBOOK_APIS: readonly AgentApi<ServiceId>[] = [...Object.values(CATALOG), HUB_CATALOG.fleet];
+const apis = () => COOKBOOK_APIS;
 
 function showsSomething(shown: string): void {
   if (!shown.trim() || shown.includes('(captured)'))
@@ -444,8 +447,8 @@ export class CookbookRunner {
     json: boolean,
     where: string,
   ): Promise<string> {
-    const agent = /^outpost-(.+)$/.exec(service)?.[1] as AgentId | undefined;
-    const api = agent ? CATALOG[agent] : undefined;
+    const agent = /^outpost-(.+)$/.exec(service)?.[1];
+    const api = COOKBOOK_APIS.find((a) => a.agent === agent);
     if (!api) throw new Error(`${where}: ${service} is not outpost-<agent> of a catalog agent`);
     let found: Record<string, unknown> | undefined;
     for await (const m of await this.nc.requestMany(`$SRV.${kind}.${service}`, '', { maxWait: 1000 })) {

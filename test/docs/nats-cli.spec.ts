@@ -16,7 +16,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { toJson } from '@bufbuild/protobuf';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { JsonLogger, startSuite, type AgentDefinition, type RunningSuite } from '@outpost/agent-runtime';
+import {
+  JsonLogger,
+  startSuite,
+  type AgentDefinition,
+  type RunningSuite,
+  type SettingsSpec,
+} from '@outpost/agent-runtime';
 import { ClusterAgent } from '@outpost/agent-cluster';
 import { HardwareAgent } from '@outpost/agent-hardware';
 import { NodeAgent } from '@outpost/agent-node';
@@ -25,7 +31,7 @@ import { OrchestratorAgent } from '@outpost/agent-orchestrator';
 import { TelemetryAgent } from '@outpost/agent-telemetry';
 import { UpdateAgent } from '@outpost/agent-update';
 import { FleetAgent } from '@outpost/agent-fleet';
-import { CATALOG, kvKeys, UpdateManifestSchema, type AgentApi, type AgentId } from '@outpost/contracts';
+import { isAgentId, kvKeys, UpdateManifestSchema, type ServiceId } from '@outpost/contracts';
 import { SimulatedDevice } from '@outpost/device';
 import {
   connectTo,
@@ -36,7 +42,7 @@ import {
 } from '@outpost/testing';
 import { ImageServer, makeImage, makeKeys, manifestFor } from '../../libs/agents/update/test/fixtures.js';
 import { fencedBlocks, parseShell, type FencedBlock } from './cookbook-parser.js';
-import { CookbookRunner, subjectMatches } from './nats-cli-runner.js';
+import { COOKBOOK_APIS, CookbookRunner, subjectMatches } from './nats-cli-runner.js';
 
 const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 const DOC = join(ROOT, 'docs', 'nats-cli.md');
@@ -45,8 +51,11 @@ const CLUSTER_FIXTURES = join(ROOT, 'libs', 'agents', 'cluster', 'fixtures', 'fa
 const NODE_ID = '4d1c0a9e7b2f3e11';
 const WRITE = process.env.OUTPOST_COOKBOOK_WRITE === '1';
 
-/** The agent definition of every catalog agent: a new agent in CATALOG must be added here. */
-const DEFINITIONS: Partial<Record<AgentId, AgentDefinition>> = {
+/**
+ * The agent definition of every catalog agent, and of the fleet hub service the cookbook also shows (run
+ * in the same suite, with the node's id as its node id): a new agent in CATALOG must be added here.
+ */
+const DEFINITIONS: Partial<Record<ServiceId, AgentDefinition<SettingsSpec, ServiceId>>> = {
   node: NodeAgent,
   hardware: HardwareAgent,
   cluster: ClusterAgent,
@@ -66,11 +75,11 @@ describe('docs/nats-cli.md, every sample executed', () => {
   let suite: RunningSuite | undefined;
   let restarting: Promise<void> = Promise.resolve();
   const http = new ImageServer();
-  const apis = Object.values(CATALOG) as AgentApi[];
+  const apis = COOKBOOK_APIS;
   const definitions = apis.map((api) => DEFINITIONS[api.agent]);
 
   async function start(env: NodeJS.ProcessEnv): Promise<void> {
-    const defs = definitions.filter((d): d is AgentDefinition => d !== undefined);
+    const defs = definitions.filter((d): d is AgentDefinition<SettingsSpec, ServiceId> => d !== undefined);
     suite = await startSuite(defs, {
       env,
       logger: new JsonLogger({ agent: 'edge-node' }, (process.env.E2E_LOG as 'error') ?? 'error'),
@@ -156,7 +165,10 @@ describe('docs/nats-cli.md, every sample executed', () => {
         OUTPOST_NODE_ID: NODE_ID,
         OUTPOST_STATUS_INTERVAL_MS: '500',
         OUTPOST_NODE_HEARTBEAT_INTERVAL_MS: '500',
-        OUTPOST_NODE_REQUIRED_AGENTS: apis.map((a) => a.agent).join(','),
+        OUTPOST_NODE_REQUIRED_AGENTS: apis
+          .map((a) => a.agent)
+          .filter(isAgentId)
+          .join(','),
         OUTPOST_UPDATE_TRUSTED_KEYS: keys.publicBase64,
         // One server, not a hub cluster of three: the fleet service's buckets have one replica.
         OUTPOST_FLEET_REPLICAS: '1',

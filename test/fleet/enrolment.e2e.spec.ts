@@ -5,7 +5,9 @@
  * with a credentials-based leaf remote. Each node enrols with `outpostctl enrol` and a one-time token,
  * and from then on the hub's server confines it to edge.<node>.> and its own JetStream domain. Node
  * credentials live 20 s here, so they rotate several times during the suite (a renewer does what the
- * node's timer does); revoking a node cuts its leaf off for good.
+ * node's timer does); revoking a node cuts its leaf off for good. The fleet service runs there under its
+ * own hub user too (fleet.creds, like every hub service's), reading the nodes' events and writing a
+ * rollout into a node's domain.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
@@ -14,6 +16,7 @@ import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
+import { create } from '@bufbuild/protobuf';
 import { encodeGeneric } from '@nats-io/jwt';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
@@ -23,11 +26,15 @@ import { connect } from '@nats-io/transport-node';
 import { nodeKvm, provisionFleetEvents, provisionStores } from '@outpost/bus';
 import {
   ContractError,
+  encode,
   ErrorCode,
   EVENT_STREAM,
   FLEET_EVENT_STREAM,
+  HeartbeatSchema,
   KV_DESIRED,
   KV_ENROLMENT_TOKENS,
+  kvKeys,
+  NodeApi,
 } from '@outpost/contracts';
 import {
   createHubAccounts,
@@ -84,6 +91,8 @@ describe('enrolment: nodes join an operator-mode hub with their own keys and are
   let enrolNc: NatsConnection;
   let hubJsm: JetStreamManager;
   let service: AppProcess;
+  /** The fleet service under its own hub user (fleet.creds), started by its test. */
+  let fleetService: AppProcess | undefined;
   const nodes = new Map<NodeId, Node>();
   const node = (id: NodeId) => nodes.get(id) as Node;
   const tokens = new Map<NodeId, string>();
@@ -213,7 +222,7 @@ describe('enrolment: nodes join an operator-mode hub with their own keys and are
       'enrolment-service',
       simulatedNodeEnv(join(dir, 'service'), hubUrls, {
         OUTPOST_NODE_ID: 'hub',
-        OUTPOST_NATS_CREDS_FILE: files.serviceCreds,
+        OUTPOST_NATS_CREDS_FILE: files.serviceCreds.enrolment,
         OUTPOST_ENROLMENT_FLEET_ACCOUNT: accounts.fleetAccount,
         OUTPOST_ENROLMENT_FLEET_SIGNING_SEED_FILE: files.fleetSigningSeed,
         OUTPOST_ENROLMENT_OPERATOR_SIGNING_SEED_FILE: files.operatorSigningSeed,
@@ -272,6 +281,8 @@ describe('enrolment: nodes join an operator-mode hub with their own keys and are
     await renewer;
     service?.kill('SIGTERM');
     await service?.exited;
+    fleetService?.kill('SIGTERM');
+    await fleetService?.exited;
     for (const n of nodes.values()) {
       await n.local.close();
       await n.server.stop();
@@ -367,6 +378,68 @@ describe('enrolment: nodes join an operator-mode hub with their own keys and are
           got.push((await hubJsm.streams.getMessage(FLEET_EVENT_STREAM, { seq }))?.subject ?? '');
         for (const id of NODE_IDS) expect(got).toContain(`edge.${id}.probe.evt.work`);
       }, 60_000);
+    },
+    SLOW,
+  );
+
+  it(
+    "runs the fleet service under its own hub user: every node's heartbeat from FLEET_EVENTS, a rollout's desired update written in the node's domain",
+    async () => {
+      await mkdir(join(dir, 'fleet'));
+      fleetService = startApp(
+        'fleet-service',
+        simulatedNodeEnv(join(dir, 'fleet'), hubUrls, {
+          OUTPOST_NODE_ID: 'hub',
+          OUTPOST_NATS_CREDS_FILE: files.serviceCreds.fleet,
+          OUTPOST_FLEET_REPLICAS: '3',
+          OUTPOST_FLEET_TICK_MS: '200',
+          OUTPOST_STATUS_INTERVAL_MS: '1000',
+        }),
+      );
+      const fleet = fleetService;
+      const fleetRequest = async (verb: string, body: unknown = {}) => {
+        const reply = await hubRequest(`edge.hub.fleet.cmd.${verb}`, body, 10_000);
+        return { body: json(reply), code: reply.headers?.get('Nats-Service-Error-Code') ?? '' };
+      };
+      // Each node's "node agent" beats on its own server; the hub sources the events into FLEET_EVENTS.
+      const beat = (id: NodeId) =>
+        node(id).local.publish(
+          NodeApi.evt.heartbeat.subject(id),
+          encode(
+            HeartbeatSchema,
+            create(HeartbeatSchema, { nodeId: id, sequence: 1, health: 1, labels: { site: `site-${id}` } }),
+          ),
+        );
+      await eventually(async () => {
+        for (const id of NODE_IDS) beat(id);
+        const listed = await fleetRequest('nodes', { selector: 'site' });
+        expect(listed.code).toBe('');
+        expect(listed.body.nodes.map((n: { nodeId: string }) => n.nodeId).sort()).toEqual([...NODE_IDS]);
+      }, 60_000).catch((err: unknown) => {
+        throw new Error(`${String(err)}\nfleet service output:\n${fleet.output().slice(-4_000)}`);
+      });
+      const created = await fleetRequest('rollout-create', {
+        id: 'enrolled-a',
+        selector: `site=site-${A}`,
+        update: {
+          manifest: {
+            version: '2.0.0',
+            imageUrl: 'https://updates.example.net/2.0.0.img',
+            size: '1048576',
+            sha256: 'a'.repeat(64),
+            signature: 'c2lnbmF0dXJl',
+          },
+        },
+      });
+      expect(created.code).toBe('');
+      const local = await new Kvm(node(A).local).open(KV_DESIRED);
+      await eventually(async () => {
+        const written = await local.get(kvKeys.desiredUpdate(A));
+        expect(written && JSON.parse(written.string()).manifest.version).toBe('2.0.0');
+      }, 60_000);
+      expect(fleet.output()).not.toMatch(/PERMISSIONS_VIOLATION|Permissions Violation/);
+      fleet.kill('SIGTERM');
+      await fleet.exited;
     },
     SLOW,
   );

@@ -16,7 +16,7 @@ import { nkeyAuthenticator, type Msg, type NatsConnection } from '@nats-io/nats-
 import { connect } from '@nats-io/transport-node';
 import { nodeJetStreamManager, nodeKvm, provisionFleetEvents } from '@outpost/bus';
 import { provisionAsAdmin, readSeedFile, writeNatsConfig } from '@outpost/nats-config';
-import { EVENT_STREAM, FLEET_EVENT_STREAM, KV_DESIRED, KV_STATUS, NODE_AGENT_IDS } from '@outpost/contracts';
+import { AGENT_IDS, EVENT_STREAM, FLEET_EVENT_STREAM, KV_DESIRED, KV_STATUS } from '@outpost/contracts';
 import {
   connectTo,
   eventually,
@@ -209,7 +209,7 @@ describe('a fleet of leaf nodes', () => {
         const id = ping.metadata?.node_id as string;
         byNode.set(id, [...(byNode.get(id) ?? []), ping.name as string].sort());
       }
-      for (const id of NODE_IDS) expect(byNode.get(id)).toHaveLength(NODE_AGENT_IDS.length);
+      for (const id of NODE_IDS) expect(byNode.get(id)).toHaveLength(AGENT_IDS.length);
     });
     expect(byNode.get(A)).toEqual(byNode.get(B));
     expect(byNode.get(A)).toContain('outpost-telemetry');

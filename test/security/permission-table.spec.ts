@@ -13,10 +13,15 @@ import {
   ALL_STATUSES,
   HUB_SERVICE_IDS,
   isAgentId,
+  isHubServiceId,
+  KV_DESIRED,
   kvKeys,
   type AgentApi,
   type AgentId,
+  type HubServiceId,
+  type ServiceId,
 } from '@outpost/contracts';
+import { HUB_SERVICE_PERMISSIONS } from '@outpost/nats-config';
 
 const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 const AGENTS_DIR = join(ROOT, 'libs', 'agents');
@@ -81,7 +86,7 @@ interface Use {
   keys: Set<string>;
 }
 
-function usesOf(agent: AgentId, code: string): Use {
+function usesOf(agent: ServiceId, code: string): Use {
   const use: Use = { calls: new Set(), listens: new Set(), keys: new Set() };
   for (const [, api, verb] of code.matchAll(/(\w+Api)\.cmd\.(\w+)/g)) {
     const def = APIS.get(api)?.cmd[verb];
@@ -101,15 +106,27 @@ function usesOf(agent: AgentId, code: string): Use {
 }
 
 const libDirs = readdirSync(AGENTS_DIR).filter((d) => statSync(join(AGENTS_DIR, d, 'src')).isDirectory());
-// Hub services (the enrolment service) run on the hub, not on a node: their NATS users and permissions
-// are the hub's accounts (@outpost/nats-config hub-accounts), not rows of the node's table.
-const hubDirs = libDirs.filter((d) => (HUB_SERVICE_IDS as readonly string[]).includes(d));
+// Hub services (fleet, enrolment) run on the hub, not on a node: their NATS users and permissions are
+// the hub's accounts (@outpost/nats-config hub-accounts), not rows of the node's table.
+const hubDirs: string[] = libDirs.filter((d) => isHubServiceId(d));
 const agentDirs = libDirs.filter((d) => !hubDirs.includes(d));
 
 describe('the permission table grants what the agents do', () => {
-  it('has no row for a hub service, which is no node agent', () => {
-    expect(hubDirs).toEqual(['enrolment']);
-    for (const dir of hubDirs) expect(isAgentId(dir)).toBe(false);
+  it('has no row for a hub service, which is no node agent; the hub accounts give each its user', () => {
+    expect([...hubDirs].sort()).toEqual([...HUB_SERVICE_IDS].sort());
+    for (const dir of hubDirs) {
+      expect(isAgentId(dir)).toBe(false);
+      expect(Object.keys(AGENT_PERMISSIONS)).not.toContain(dir);
+      expect(HUB_SERVICE_PERMISSIONS[dir as HubServiceId].pub?.allow?.length).toBeGreaterThan(0);
+    }
+  });
+
+  it("the fleet service's hub user may write every node key its code names, in that node's domain", () => {
+    const use = usesOf('fleet', sources(join(AGENTS_DIR, 'fleet', 'src')));
+    expect(use.keys).toEqual(new Set([`${NODE}.update`]));
+    const granted = HUB_SERVICE_PERMISSIONS.fleet.pub?.allow ?? [];
+    for (const key of use.keys)
+      expect(granted.some((g) => covers(g, `$JS.${NODE}.API.$KV.${KV_DESIRED}.${key}`))).toBe(true);
   });
 
   it('has a row for every agent lib', () => {

@@ -25,7 +25,10 @@ export declare function ensureSystemTools(
   options?: { dryRun?: boolean; log?: (line: string) => void },
 ): SystemTool[];
 
-/** Path of a nats-server binary (NATS_SERVER_BIN, PATH, /usr/sbin, ...), or undefined when there is none. */
+/**
+ * Path of a nats-server binary (NATS_SERVER_BIN, PATH, /usr/sbin, ...), or undefined when there is none;
+ * throws when NATS_SERVER_BIN names something that is not an executable file.
+ */
 export declare function findNatsServer(): string | undefined;
 
 /** Like findNatsServer(), but apt-installs nats-server when root, else throws with install instructions. */

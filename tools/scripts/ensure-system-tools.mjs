@@ -7,8 +7,8 @@
 //
 // --dry-run never installs: it only checks and reports. A tool counts as present when it is on PATH or
 // in an sbin directory (a non-root PATH often lacks /usr/sbin, where Debian puts sfdisk and nats-server;
-// the code that runs those resolves them the same way: libs/device, libs/testing).
-import { accessSync, constants, existsSync } from 'node:fs';
+// the code that runs those resolves them the same way: libs/device, and libs/testing through findNatsServer).
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { delimiter, join } from 'node:path';
 
@@ -56,7 +56,7 @@ export const EXTRA_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
 function executable(file) {
   try {
     accessSync(file, constants.X_OK);
-    return true;
+    return statSync(file).isFile();
   } catch {
     return false;
   }
@@ -126,10 +126,17 @@ export function ensureSystemTools(part, { dryRun = false, log = console.error } 
   throw new Error(missingMessage(part, missing));
 }
 
-/** nats-server: NATS_SERVER_BIN if set, else PATH or an sbin directory. */
+/**
+ * nats-server: NATS_SERVER_BIN if set (an error when it is not an executable file: a binary asked for by
+ * name is never silently replaced by another), else PATH or an sbin directory. The one lookup of the
+ * repository: `npm start` and the test servers of @outpost/testing both use it.
+ */
 export function findNatsServer() {
   const fromEnv = process.env.NATS_SERVER_BIN;
-  if (fromEnv && existsSync(fromEnv)) return fromEnv;
+  if (fromEnv) {
+    if (!executable(fromEnv)) throw new Error(`NATS_SERVER_BIN=${fromEnv} is not an executable file`);
+    return fromEnv;
+  }
   return findTool('nats-server');
 }
 

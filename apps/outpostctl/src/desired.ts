@@ -2,7 +2,7 @@
  * The desired update of nodes (KV edge_desired <node>.update, DesiredUpdate JSON) as outpostctl reads
  * and writes it: a target is a node or a rollout group (the nodes whose desired update names it), a
  * new value is merged over the current one, checked by the contract (strict proto3 JSON decode) and by
- * the orchestrator's own rules (validateDesired) before anything is written, and written at the
+ * the orchestrator's own rules (validateDesired of @outpost/update-domain) before anything is written, and written at the
  * revision read, so a concurrent change is never overwritten silently.
  */
 import { clone, create } from '@bufbuild/protobuf';
@@ -14,7 +14,7 @@ import {
   kvKeys,
   type DesiredUpdate,
 } from '@outpost/contracts';
-import { validateDesired, type Desired } from '@outpost/agent-orchestrator';
+import { validateDesired, type Desired } from '@outpost/update-domain';
 import { CtlError, EXIT, notFound } from './exit-codes.js';
 import type { Fleet } from './fleet.js';
 

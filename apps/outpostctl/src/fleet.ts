@@ -19,6 +19,7 @@ import {
   HUB_DOMAIN,
   type KV_FLEET_LEASES,
   isAgentId,
+  isHubServiceId,
   type KV_DESIRED,
   KV_STATUS,
   kvKeys,
@@ -141,9 +142,11 @@ export class Fleet {
 
   /** The latest status of every agent of a node (KV edge_status <node>.<agent>). */
   async agentStatuses(nodeId: string): Promise<AgentStatus[]> {
-    const keys = (await this.keys(KV_STATUS, kvKeys.statuses(nodeId))).filter((k) =>
-      isAgentId(k.split('.')[1] ?? ''),
-    );
+    // A node's agents; on the hub (node id "hub"), its services.
+    const keys = (await this.keys(KV_STATUS, kvKeys.statuses(nodeId))).filter((k) => {
+      const id = k.split('.')[1] ?? '';
+      return isAgentId(id) || isHubServiceId(id);
+    });
     const out: AgentStatus[] = [];
     for (const key of keys) {
       const s = await this.status(AgentStatusSchema, key);

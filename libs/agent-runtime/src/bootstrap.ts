@@ -19,7 +19,7 @@ import {
   provisionJetStream,
   type BusStores,
 } from '@outpost/bus';
-import { inboxPrefixOf, natsUserOf, type ServiceId } from '@outpost/contracts';
+import { inboxPrefixOf, isHubServiceId, natsUserOf, type ServiceId } from '@outpost/contracts';
 import { LinuxDevice, SimulatedDevice, type Device } from '@outpost/device';
 import type { AgentDefinition } from './agent-definition.js';
 import { commonSettings } from './config/common.settings.js';
@@ -133,8 +133,9 @@ export async function startSuite(
     // server without users is provisioned by whoever starts first, as before.
     const anonymous = !nkeySeed && !creds && !common.natsUser;
     // The agents' streams are theirs to create there (several simulated nodes may share the server).
-    // A hub service (definition.hub) creates no node event stream on the hub.
-    const onHub = definitions.every((d) => d.hub === true);
+    // Hub services (HUB_SERVICE_IDS) create no node event stream on the hub: its subjects
+    // (edge.*.*.evt.>) would draw every node's events over the leaf links a second time.
+    const onHub = definitions.every((d) => isHubServiceId(d.agent));
     if (anonymous) await provisionJetStream(connection, { nodeId, agentStreams: false, events: !onHub });
     const stores = await openStores(connection, anonymous ? 'agents' : 'install');
     const client = new BusClient(connection, { nodeId, defaultTimeoutMs: common.requestTimeoutMs });

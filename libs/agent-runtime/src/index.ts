@@ -9,6 +9,7 @@ export * from './config/load.js';
 export * from './config/common.settings.js';
 export * from './config/nats-credentials.js';
 export * from './identity/node-identity.js';
+export * from './kv/key-watcher.js';
 export * from './logging/json-logger.js';
 export * from './state/atomic-file.js';
 export * from './state/state-file.js';

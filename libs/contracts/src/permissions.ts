@@ -133,15 +133,6 @@ export const AGENT_PERMISSIONS: Readonly<Record<AgentId, AgentGrants>> = {
     // kind, all provisioned at install whether or not that exporter is configured.
     streams: OBS_BUFFER_SINKS.map((sink) => obsBufferNames('{node}', sink)),
   },
-  // The hub's fleet service (node id "hub"): it reads every node's heartbeats and orchestrator states
-  // from the hub's FLEET_EVENTS and writes each chosen node's desired update into that node's own domain
-  // ($JS.<node>.API). The hub template has no users, so on a hub this row documents what a hub with
-  // accounts must grant it (docs/agents/fleet.md).
-  fleet: {
-    calls: [],
-    listens: ['node.evt.heartbeat', 'orchestrator.evt.state'],
-    kv: [{ bucket: KV_DESIRED, domain: '*', key: '*.update', access: ['write'] }],
-  },
   // @outpost-generator:permissions
 };
 

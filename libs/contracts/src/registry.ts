@@ -11,7 +11,7 @@ import { ObservabilityApi } from './apis/observability.api.js';
 import { FleetApi } from './apis/fleet.api.js';
 import { EnrolmentApi } from './apis/enrolment.api.js';
 
-/** Every agent API of the suite, by agent id. Each agent's entries live in apis/<agent>.api.ts. */
+/** Every agent API of a node's suite, by agent id. Each agent's entries live in apis/<agent>.api.ts. */
 export const CATALOG: Partial<Record<AgentId, AgentApi>> = {
   node: NodeApi,
   hardware: HardwareApi,
@@ -20,11 +20,11 @@ export const CATALOG: Partial<Record<AgentId, AgentApi>> = {
   orchestrator: OrchestratorApi,
   telemetry: TelemetryApi,
   observability: ObservabilityApi,
-  fleet: FleetApi,
 };
 
 /** The services of a fleet hub (edge.hub.<service>...), apart from the node's suite. */
 export const HUB_CATALOG: Record<HubServiceId, AgentApi<HubServiceId>> = {
+  fleet: FleetApi,
   enrolment: EnrolmentApi,
 };
 

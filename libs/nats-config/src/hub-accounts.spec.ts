@@ -11,11 +11,13 @@ import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { decode, parseCreds, type Account, type Operator } from '@nats-io/jwt';
 import { fromSeed } from '@nats-io/nkeys';
+import { HUB_SERVICE_IDS } from '@outpost/contracts';
 import { resolveNatsServerBinary } from '@outpost/testing';
 import {
   createHubAccounts,
   ENROL_EXPORTS,
   fleetAccountJwt,
+  HUB_SERVICE_PERMISSIONS,
   writeHubAccounts,
   type HubAccounts,
 } from './hub-accounts.js';
@@ -65,6 +67,23 @@ describe('hub accounts', () => {
     expect(creds.uc.nats.pub?.allow).toEqual([...ENROL_EXPORTS]);
   });
 
+  it('gives every hub service, fleet and enrolment alike, its own FLEET user named by its id', async () => {
+    expect(Object.keys(accounts.serviceUserCreds).sort()).toEqual([...HUB_SERVICE_IDS].sort());
+    for (const id of HUB_SERVICE_IDS) {
+      const creds = await parseCreds(enc(accounts.serviceUserCreds[id]));
+      expect(creds.uc.name).toBe(id);
+      expect(creds.uc.iss).toBe(accounts.fleetAccount);
+      expect(creds.uc.nats.pub?.allow).toEqual(HUB_SERVICE_PERMISSIONS[id].pub?.allow);
+      expect(creds.uc.nats.pub?.allow).toContain(`$KV.edge_status.hub.${id}`);
+      expect(creds.uc.nats.sub?.allow).toEqual([`edge.hub.${id}.cmd.*`, '$SRV.>', `_INBOX.${id}.>`]);
+    }
+    // Only the fleet service reads every node's events and writes desired updates into nodes' domains.
+    expect(HUB_SERVICE_PERMISSIONS.fleet.pub?.allow).toContain('$JS.*.API.$KV.edge_desired.*.update');
+    expect(HUB_SERVICE_PERMISSIONS.enrolment.pub?.allow?.some((s) => /FLEET_EVENTS|\$JS\.\*/.test(s))).toBe(
+      false,
+    );
+  });
+
   it('re-signs FLEET with revocations, keeping everything else', async () => {
     const jwt = await fleetAccountJwt(
       accounts.fleetAccount,
@@ -87,7 +106,7 @@ describe('hub accounts', () => {
       files.fleetSigningSeed,
       files.tokenSigningSeed,
       files.systemCreds,
-      files.serviceCreds,
+      ...Object.values(files.serviceCreds),
       files.adminCreds,
     ]) {
       expect(await mode(secret)).toBe(0o600);

@@ -5,6 +5,8 @@
  * Every JWT is made with @nats-io/jwt and signed with nkeys; the server checks them through its account
  * resolver. The FLEET account's claims are defined here once, because the enrolment service signs that
  * account again whenever it revokes a node (the same exports and limits, a longer revocation list).
+ * Every hub service (HUB_SERVICE_IDS: fleet, enrolment) gets its own FLEET user, named by its id, with
+ * the permissions of HUB_SERVICE_PERMISSIONS; a node renders none of them.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,7 +19,18 @@ import {
   type Permissions,
 } from '@nats-io/jwt';
 import { createAccount, createOperator, createUser, fromPublic, type KeyPair } from '@nats-io/nkeys';
-import { KV_ENROLMENT_NODES, KV_ENROLMENT_TOKENS } from '@outpost/contracts';
+import {
+  FLEET_EVENT_STREAM,
+  HUB_DOMAIN,
+  HUB_SERVICE_IDS,
+  KV_DESIRED,
+  KV_ENROLMENT_NODES,
+  KV_ENROLMENT_TOKENS,
+  KV_FLEET_LEASES,
+  KV_FLEET_STATE,
+  KV_STATUS,
+  type HubServiceId,
+} from '@outpost/contracts';
 
 /** The subjects the FLEET account exports to the ENROL account (the enrolment service's public verbs). */
 export const ENROL_EXPORTS = ['edge.hub.enrolment.cmd.enrol', 'edge.hub.enrolment.cmd.renew'] as const;
@@ -94,8 +107,8 @@ export interface HubAccounts {
   tokenSigningSeed: string;
   /** A system-account user: the enrolment service pushes account JWT updates ($SYS.REQ.CLAIMS.UPDATE). */
   systemUserCreds: string;
-  /** The enrolment service's user in FLEET. */
-  serviceUserCreds: string;
+  /** Each hub service's user in FLEET (HUB_SERVICE_PERMISSIONS), by service id. */
+  serviceUserCreds: Record<HubServiceId, string>;
   /** Unrestricted FLEET user for the hub operator (nats CLI, outpostctl, provisioning). */
   adminUserCreds: string;
   /** The public ENROL user nodes connect with to enrol: it can only call enrol and renew. */
@@ -121,27 +134,62 @@ function kvBucketSubjects(bucket: string): string[] {
 }
 
 /**
- * The enrolment service's permissions in FLEET: its own subjects, discovery, its inbox, its two KV
- * buckets (created at start) and its status key in the hub's edge_status. Nothing else of the hub's
- * JetStream: it cannot touch FLEET_EVENTS or any node's domain.
+ * What every hub service does as the runtime runs it: its own subjects (edge.hub.<id>.>), discovery,
+ * its inbox, binding the hub's status buckets and writing its own status key.
  */
-export const ENROLMENT_SERVICE_PERMISSIONS: Permissions = {
-  pub: {
-    allow: [
-      'edge.hub.enrolment.>',
+function hubServiceBase(id: HubServiceId): { pub: string[]; sub: string[] } {
+  return {
+    pub: [
+      `edge.${HUB_DOMAIN}.${id}.>`,
       '$SRV.>',
-      '_INBOX.enrolment.>',
+      `_INBOX.${id}.>`,
       '$JS.API.INFO',
-      // The runtime binds the hub's status buckets and writes its own status key.
-      '$JS.API.STREAM.INFO.KV_edge_status',
-      '$JS.API.STREAM.INFO.KV_edge_desired',
-      '$KV.edge_status.hub.enrolment',
-      // Its records: create and bind the buckets, read, write (compare-and-set), list keys.
-      ...[KV_ENROLMENT_TOKENS, KV_ENROLMENT_NODES].flatMap(kvBucketSubjects),
+      `$JS.API.STREAM.INFO.KV_${KV_STATUS}`,
+      `$JS.API.STREAM.INFO.KV_${KV_DESIRED}`,
+      `$KV.${KV_STATUS}.${HUB_DOMAIN}.${id}`,
     ],
-  },
-  sub: { allow: ['edge.hub.enrolment.cmd.*', '$SRV.>', '_INBOX.enrolment.>'] },
-  resp: { max: 1, ttl: 0 },
+    sub: [`edge.${HUB_DOMAIN}.${id}.cmd.*`, '$SRV.>', `_INBOX.${id}.>`],
+  };
+}
+
+function hubServicePermissions(id: HubServiceId, pub: readonly string[]): Permissions {
+  const base = hubServiceBase(id);
+  return { pub: { allow: [...base.pub, ...pub] }, sub: { allow: base.sub }, resp: { max: 1, ttl: 0 } };
+}
+
+/**
+ * The enrolment service's permissions in FLEET: what every hub service has, and its two KV buckets
+ * (created at start). Nothing else of the hub's JetStream: it cannot touch FLEET_EVENTS or any node's
+ * domain.
+ */
+export const ENROLMENT_SERVICE_PERMISSIONS: Permissions = hubServicePermissions(
+  'enrolment',
+  // Its records: create and bind the buckets, read, write (compare-and-set), list keys.
+  [KV_ENROLMENT_TOKENS, KV_ENROLMENT_NODES].flatMap(kvBucketSubjects),
+);
+
+/**
+ * The fleet service's permissions in FLEET: what every hub service has, its two KV buckets (rollouts
+ * and label overrides, rollout leases), an ordered consumer of FLEET_EVENTS (every node's heartbeats and
+ * orchestrator states), and writing a node's desired update in that node's own JetStream domain
+ * ($JS.<node>.API, through the leaf link): binding its edge_desired and putting <node>.update there.
+ */
+export const FLEET_SERVICE_PERMISSIONS: Permissions = hubServicePermissions('fleet', [
+  ...[KV_FLEET_STATE, KV_FLEET_LEASES].flatMap(kvBucketSubjects),
+  `$JS.API.STREAM.INFO.${FLEET_EVENT_STREAM}`,
+  `$JS.API.CONSUMER.CREATE.${FLEET_EVENT_STREAM}`,
+  `$JS.API.CONSUMER.CREATE.${FLEET_EVENT_STREAM}.>`,
+  `$JS.API.CONSUMER.INFO.${FLEET_EVENT_STREAM}.*`,
+  `$JS.API.CONSUMER.DELETE.${FLEET_EVENT_STREAM}.*`,
+  `$JS.API.CONSUMER.MSG.NEXT.${FLEET_EVENT_STREAM}.*`,
+  `$JS.*.API.STREAM.INFO.KV_${KV_DESIRED}`,
+  `$JS.*.API.$KV.${KV_DESIRED}.*.update`,
+]);
+
+/** Every hub service's FLEET user permissions: one user each, named by its id. */
+export const HUB_SERVICE_PERMISSIONS: Readonly<Record<HubServiceId, Permissions>> = {
+  fleet: FLEET_SERVICE_PERMISSIONS,
+  enrolment: ENROLMENT_SERVICE_PERMISSIONS,
 };
 
 /** The public enrolment user: publish enrol/renew requests (imported from FLEET), receive the replies. */
@@ -206,7 +254,11 @@ export async function createHubAccounts(): Promise<HubAccounts> {
     fleetSigningSeed: seedOf(fleetSigning),
     tokenSigningSeed: seedOf(tokenSigning),
     systemUserCreds: await user('system', system, undefined),
-    serviceUserCreds: await user('enrolment', fleet, ENROLMENT_SERVICE_PERMISSIONS),
+    serviceUserCreds: Object.fromEntries(
+      await Promise.all(
+        HUB_SERVICE_IDS.map(async (id) => [id, await user(id, fleet, HUB_SERVICE_PERMISSIONS[id])] as const),
+      ),
+    ) as Record<HubServiceId, string>,
     adminUserCreds: await user('admin', fleet, undefined),
     enrolUserCreds: await user('enrol', enrol, ENROL_USER_PERMISSIONS),
   };
@@ -248,7 +300,8 @@ export interface HubAccountFiles {
   fleetSigningSeed: string;
   tokenSigningSeed: string;
   systemCreds: string;
-  serviceCreds: string;
+  /** Each hub service's creds, `<id>.creds`. */
+  serviceCreds: Record<HubServiceId, string>;
   adminCreds: string;
   enrolCreds: string;
   accountsJson: string;
@@ -276,7 +329,10 @@ export async function writeHubAccounts(
     fleetSigningSeed: join(dir, 'fleet-signing.nk'),
     tokenSigningSeed: join(dir, 'token-signing.nk'),
     systemCreds: join(dir, 'system.creds'),
-    serviceCreds: join(dir, 'enrolment.creds'),
+    serviceCreds: Object.fromEntries(HUB_SERVICE_IDS.map((id) => [id, join(dir, `${id}.creds`)])) as Record<
+      HubServiceId,
+      string
+    >,
     adminCreds: join(dir, 'admin.creds'),
     enrolCreds: join(dir, 'enrol.creds'),
     accountsJson: join(dir, 'accounts.json'),
@@ -292,7 +348,7 @@ export async function writeHubAccounts(
   await secret(files.fleetSigningSeed, accounts.fleetSigningSeed);
   await secret(files.tokenSigningSeed, accounts.tokenSigningSeed);
   await secret(files.systemCreds, accounts.systemUserCreds);
-  await secret(files.serviceCreds, accounts.serviceUserCreds);
+  for (const id of HUB_SERVICE_IDS) await secret(files.serviceCreds[id], accounts.serviceUserCreds[id]);
   await secret(files.adminCreds, accounts.adminUserCreds);
   // Public on purpose: its user can only ask the enrolment service to enrol or renew.
   await open(files.enrolCreds, accounts.enrolUserCreds);

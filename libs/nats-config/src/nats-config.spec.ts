@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { AGENT_IDS } from '@outpost/contracts';
+import { AGENT_IDS, HUB_SERVICE_IDS } from '@outpost/contracts';
 import { makeFleetCerts, resolveNatsServerBinary } from '@outpost/testing';
 import { nodeUsers, permissionsFor } from './users.js';
 import { writeNatsConfig } from './write-config.js';
@@ -44,6 +44,9 @@ describe('nats-config', () => {
     const out = join(dir, 'split');
     const result = await writeNatsConfig({ nodeId: 'n1', outDir: out, storeDir: join(dir, 'js') });
     expect(result.users.map((u) => u.name)).toEqual([...AGENT_IDS, 'admin']);
+    // Hub services (fleet, enrolment) have their users on the hub (hub-accounts), never on a node.
+    const names = result.users.map((u) => u.name);
+    for (const id of HUB_SERVICE_IDS) expect(names).not.toContain(id);
     for (const u of result.users) {
       expect(u.created).toBe(true);
       expect((await stat(u.seedFile)).mode & 0o777).toBe(0o400);
@@ -78,6 +81,14 @@ describe('nats-config', () => {
       for (const s of own.subscribe.allow.filter((x) => !x.startsWith('_INBOX.'))) expect(sub).toContain(s);
     }
     expect(sub).toContain('_INBOX.edge-node.>');
+    // Nothing of a hub service's room: edge-node runs none of them.
+    const rooms = HUB_SERVICE_IDS.flatMap((id) => [
+      `.${id}.cmd`,
+      `.${id}.evt`,
+      `.${id}.status`,
+      `outpost-${id}`,
+    ]);
+    expect([...pub, ...sub].filter((x) => rooms.some((room) => x.includes(room)))).toEqual([]);
   });
 
   it('grants an agent its own room and its row, nothing of the rest of the node', () => {

@@ -1,12 +1,12 @@
 // Test helpers shared by the Outpost libs and apps: disposable NATS servers and clients connected to them.
 export {
   connectTo,
-  freePort,
-  resolveNatsServerBinary,
   startNatsServer,
   type NatsServerHandle,
   type StartNatsServerOptions,
 } from './nats-server.js';
+export { freePort } from './free-port.js';
+export { resolveNatsServerBinary } from './nats-binary.js';
 export { eventually } from './eventually.js';
 export { simulatedNodeEnv } from './simulated-node.js';
 export { OtlpReceiver, type OtlpRequest, type OtlpSignal } from './otlp-receiver.js';

@@ -9,7 +9,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually } from './eventually.js';
-import { connectTo, freePort, startNatsServer, type NatsServerHandle } from './nats-server.js';
+import { freePort } from './free-port.js';
+import { connectTo, startNatsServer, type NatsServerHandle } from './nats-server.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
 const decode = (data: Uint8Array) => new TextDecoder().decode(data);

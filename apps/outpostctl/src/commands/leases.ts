@@ -4,7 +4,7 @@
  * Breaking one deletes it at the revision read, so a lease renewed meanwhile is not lost silently.
  */
 import { KV_FLEET_LEASES, KV_STATUS, kvKeys } from '@outpost/contracts';
-import { parseLease } from '@outpost/agent-orchestrator';
+import { parseLease } from '@outpost/update-domain';
 import { CtlError, EXIT, notFound, usage } from '../exit-codes.js';
 import { ago, table, writeJson } from '../output.js';
 import type { CommandContext } from './context.js';

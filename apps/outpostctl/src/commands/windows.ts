@@ -17,7 +17,7 @@ import {
   type DesiredUpdate,
   type MaintenanceWindow,
 } from '@outpost/contracts';
-import { nextWindows, type Interval } from '@outpost/agent-orchestrator';
+import { nextWindows, type Interval } from '@outpost/update-domain';
 import { CtlError, EXIT, usage } from '../exit-codes.js';
 import { checkDesired, resolveTargets, writeDesired, type DesiredEntry } from '../desired.js';
 import { duration, indent, table, writeJson } from '../output.js';

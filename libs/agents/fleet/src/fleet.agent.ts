@@ -4,10 +4,9 @@ import { fleetSettings } from './config/fleet.settings.js';
 import { FleetModule } from './fleet.module.js';
 
 export const FleetAgent = defineAgent({
-  agent: 'fleet',
+  agent: 'fleet' as const,
   description:
     'Outpost fleet agent: hub-side fleet control plane: inventory, staged rollouts, rollout leases',
   module: FleetModule,
   settings: fleetSettings,
-  hub: true,
 });

@@ -1,15 +1,9 @@
 /**
- * Watches KV edge_desired <nodeId>.cluster (one key: the 2.9 server cannot watch a key list) and hands
- * each value, decoded strictly and validated, to the reconciler. A deleted key is not an order to
- * uninstall (removing a cluster takes an explicit PRESENCE_ABSENT): the last desired state stays.
+ * Watches KV edge_desired <nodeId>.cluster and hands each value, decoded strictly and validated, to the
+ * reconciler. A deleted key is not an order to uninstall (removing a cluster takes an explicit
+ * PRESENCE_ABSENT): the last desired state stays.
  */
-import {
-  Inject,
-  Injectable,
-  type LoggerService,
-  type OnApplicationBootstrap,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import type { LoggerService } from '@nestjs/common';
 import {
   ClusterDesiredSchema,
   ContractError,
@@ -18,61 +12,50 @@ import {
   KV_DESIRED,
   type ClusterDesired,
 } from '@outpost/contracts';
-import { watchKey, type BusStores, type KeyEntry, type KeyWatch } from '@outpost/bus';
-import { AGENT_CONTEXT, AGENT_LOGGER, BUS_STORES, type AgentContext } from '@outpost/agent-runtime';
+import type { KeyEntry } from '@outpost/bus';
+import { keyWatcher } from '@outpost/agent-runtime';
 import { CLUSTER_PROVIDER, type ClusterProvider } from '../domain/cluster-provider.js';
 import { validateDesired } from '../domain/desired-validation.js';
 import { ClusterReconciler } from '../cluster-reconciler.service.js';
 
 const LOG = 'Desired';
 
-@Injectable()
-export class DesiredStateWatcher implements OnApplicationBootstrap, OnModuleDestroy {
-  private watch?: KeyWatch;
+export const DesiredStateWatcher = keyWatcher<[ClusterProvider, ClusterReconciler]>({
+  provide: 'DesiredStateWatcher',
+  log: LOG,
+  inject: [CLUSTER_PROVIDER, ClusterReconciler],
+  keys: ({ ctx, logger }, provider, reconciler) => [
+    {
+      bucket: KV_DESIRED,
+      key: kvKeys.desired(ctx.nodeId, 'cluster'),
+      onEntry: (entry) => receive(provider, reconciler, logger, entry),
+    },
+  ],
+});
 
-  constructor(
-    @Inject(AGENT_CONTEXT) private readonly ctx: AgentContext,
-    @Inject(BUS_STORES) private readonly stores: BusStores,
-    @Inject(CLUSTER_PROVIDER) private readonly provider: ClusterProvider,
-    private readonly reconciler: ClusterReconciler,
-    @Inject(AGENT_LOGGER) private readonly logger: LoggerService,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    const key = kvKeys.desired(this.ctx.nodeId, 'cluster');
-    this.watch = watchKey(
-      this.stores,
-      { bucket: KV_DESIRED, key, nodeId: this.ctx.nodeId, agent: this.ctx.agent },
-      (entry) => this.receive(entry),
-      {
-        onError: (err) => this.logger.warn(`watch of ${key} failed: ${String(err)}`, LOG),
-      },
+function receive(
+  provider: ClusterProvider,
+  reconciler: ClusterReconciler,
+  logger: LoggerService,
+  entry: KeyEntry,
+): void {
+  if (entry.operation !== 'PUT') {
+    logger.warn(
+      `desired state ${entry.operation === 'DEL' ? 'deleted' : 'purged'} (revision ${entry.revision}); ` +
+        'keeping the last one (write PRESENCE_ABSENT to remove the cluster)',
+      LOG,
     );
+    return;
   }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.watch?.stop();
+  let msg: ClusterDesired;
+  try {
+    msg = decode(ClusterDesiredSchema, entry.value);
+  } catch (err) {
+    const reason = err instanceof ContractError ? err.message : String(err);
+    reconciler.rejectDesired(`undecodable: ${reason}`, entry.revision);
+    return;
   }
-
-  private receive(entry: KeyEntry): void {
-    if (entry.operation !== 'PUT') {
-      this.logger.warn(
-        `desired state ${entry.operation === 'DEL' ? 'deleted' : 'purged'} (revision ${entry.revision}); ` +
-          'keeping the last one (write PRESENCE_ABSENT to remove the cluster)',
-        LOG,
-      );
-      return;
-    }
-    let msg: ClusterDesired;
-    try {
-      msg = decode(ClusterDesiredSchema, entry.value);
-    } catch (err) {
-      const reason = err instanceof ContractError ? err.message : String(err);
-      this.reconciler.rejectDesired(`undecodable: ${reason}`, entry.revision);
-      return;
-    }
-    const result = validateDesired(msg, this.provider.offered());
-    if (result.ok) this.reconciler.acceptDesired(result.desired, entry.revision);
-    else this.reconciler.rejectDesired(result.reason, entry.revision);
-  }
+  const result = validateDesired(msg, provider.offered());
+  if (result.ok) reconciler.acceptDesired(result.desired, entry.revision);
+  else reconciler.rejectDesired(result.reason, entry.revision);
 }

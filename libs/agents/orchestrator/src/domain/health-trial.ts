@@ -5,13 +5,9 @@
  * offNode depends on something outside the node: its failure never fails the device unless the
  * policy says so. Pure: the agent gathers the observations and asks for a verdict.
  */
-export interface CheckSpec {
-  name: string;
-  command: string[];
-  required: boolean;
-  timeoutSeconds: number;
-  offNode: boolean;
-}
+import type { CheckSpec } from '@outpost/update-domain';
+
+export type { CheckSpec };
 
 export type CheckOutcome = 'pass' | 'fail' | 'timeout';
 

@@ -1,6 +1,6 @@
 /**
  * Rollout leases (rollout.<group>.lease-<n>): read every slot of the group, pick one with the pure
- * rule of domain/lease.ts, take it with a create or a revision-checked update, and give it back with a
+ * rule of @outpost/update-domain (lease.ts), take it with a create or a revision-checked update, and give it back with a
  * revision-checked delete. A lost race is retried a few times on fresh reads.
  *
  * Where they live: KV edge_status of the node's own server (one node, or nodes sharing a server), or —
@@ -12,7 +12,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { KV_FLEET_LEASES, kvKeys } from '@outpost/contracts';
-import { chooseLeaseSlot, earliestExpiry, parseLease, type LeaseSlot } from '../domain/lease.js';
+import { chooseLeaseSlot, earliestExpiry, parseLease, type LeaseSlot } from '@outpost/update-domain';
 
 const RACE_ATTEMPTS = 3;
 const utf8 = new TextDecoder();
