@@ -2,6 +2,7 @@
 export * from './agents.js';
 export * from './subjects.js';
 export * from './errors.js';
+export * from './failure-reasons.js';
 export * from './codec.js';
 export * from './catalog.js';
 export * from './registry.js';

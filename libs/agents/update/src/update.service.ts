@@ -29,6 +29,8 @@ import {
   ErrorCode,
   kvKeys,
   FailureReason,
+  failureReasonFromProto,
+  failureReasonToProto,
   OepStatus,
   UpdateApi,
   UpdateManifestSchema,
@@ -92,16 +94,6 @@ type UpdateSettings = SettingsOf<typeof updateSettings>;
 /** Thrown into background work by cmd.abort or shutdown, so it stops without a transition of its own. */
 class Stopped extends Error {
   override readonly name = 'Stopped';
-}
-
-export function reasonToProto(reason: Reason | undefined): FailureReason {
-  if (!reason) return FailureReason.UNSPECIFIED;
-  return FailureReason[reason.toUpperCase().replace(/-/g, '_') as keyof typeof FailureReason];
-}
-
-export function reasonFromProto(reason: FailureReason): Reason | undefined {
-  if (reason === FailureReason.UNSPECIFIED) return undefined;
-  return FailureReason[reason].toLowerCase().replace(/_/g, '-') as Reason;
 }
 
 @Injectable()
@@ -329,7 +321,7 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
           `rollback needs a booted update (VERIFYING); the update is ${state}`,
         );
       await this.go('ROLLED_BACK', {
-        reason: reasonFromProto(reason) ?? 'rollback-requested',
+        reason: failureReasonFromProto(reason) ?? 'rollback-requested',
         detail: detail || 'rollback requested',
         rebootPending: true,
         rollbackReboots: 0,
@@ -825,7 +817,7 @@ export class UpdateService implements OnModuleInit, OnApplicationBootstrap, OnMo
     const inFlight = r.state === 'DOWNLOADING' || r.state === 'INSTALLING';
     return create(UpdateStatusSchema, {
       state: UpdateState[r.state],
-      reason: reasonToProto(r.reason),
+      reason: failureReasonToProto(r.reason),
       detail: r.detail,
       version: this.version(),
       oepStatus: OepStatus[OEP_STATUS[r.state]],

@@ -3,6 +3,7 @@
  * and how each state reads in the Open Edge Platform update agent's status names. Every transition
  * goes through `checkTransition`; anything not in the table is rejected (and the caller logs it).
  */
+import { FAILURE_REASON_NAMES, type FailureReasonName } from '@outpost/contracts';
 
 export const STATES = [
   'IDLE',
@@ -18,23 +19,9 @@ export const STATES = [
 ] as const;
 export type StateName = (typeof STATES)[number];
 
-/** Why an update is FAILED or ROLLED_BACK (kebab-case: how they read in logs and in the state file). */
-export const REASONS = [
-  'download',
-  'insufficient-storage',
-  'signature',
-  'checksum',
-  'write',
-  'boot-config',
-  'health',
-  'timeout',
-  'restart-loop',
-  'aborted',
-  'boot-fallback',
-  'rollback-requested',
-  'unsupported-format',
-] as const;
-export type Reason = (typeof REASONS)[number];
+/** Why an update is FAILED or ROLLED_BACK: the kebab-case names of contracts' one FailureReason table. */
+export const REASONS = FAILURE_REASON_NAMES;
+export type Reason = FailureReasonName;
 
 /** The steps of INSTALLING, in order; each is persisted before its side effect. */
 export const INSTALL_STEPS = ['invalidate', 'write', 'verify', 'boot', 'entry', 'oneshot'] as const;
