@@ -755,6 +755,16 @@ describe('decide: the state table', () => {
     expect(STATES.filter((s) => !covered.has(s))).toEqual([]);
   });
 
+  it('answers the very record it was given when nothing changed (nothing to save)', () => {
+    const r = rec('WAITING_WINDOW');
+    expect(decide(r, upd(UpdateState.DOWNLOADED), NOW, policy).next).not.toBe(r); // the update view is new
+    const seen = decide(r, upd(UpdateState.DOWNLOADED), NOW, policy).next;
+    expect(decide(seen, upd(UpdateState.DOWNLOADED), NOW, policy).next).toBe(seen);
+    expect(decide(rec('COMMITTED'), TIMER, NOW, policy).next.state).toBe('COMMITTED');
+    const done = rec('COMMITTED');
+    expect(decide(done, TIMER, NOW, policy).next).toBe(done);
+  });
+
   it('never changes the record it is given', () => {
     for (const row of rows) {
       const before = JSON.stringify(row.record, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));

@@ -306,8 +306,10 @@ class Step {
     this.next = { ...record, run: record.run && { ...record.run } };
   }
 
+  /** The decision; the very record it was given when nothing in it changed (nothing to save). */
   done(): Decision {
-    return { next: this.next, effects: this.effects };
+    const next = unchanged(this.record, this.next) ? this.record : this.next;
+    return { next, effects: this.effects };
   }
 
   /** The run under way (every state but IDLE has one; a record without is a bug, loudly). */
@@ -517,6 +519,25 @@ class Step {
   private leaseTtlMs(): number {
     return 2 * this.policy.expectedUpdateMs;
   }
+}
+
+function unchanged(a: OrchestratorRecord, b: OrchestratorRecord): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof OrchestratorRecord)[]);
+  for (const k of keys) {
+    if (a[k] === b[k]) continue;
+    if (k === 'run' || k === 'update' || k === 'window') {
+      if (!shallowEqual(a[k], b[k])) return false;
+    } else return false;
+  }
+  return true;
+}
+
+function shallowEqual(a: object | undefined, b: object | undefined): boolean {
+  if (!a || !b) return a === b;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const keys = new Set([...Object.keys(x), ...Object.keys(y)]);
+  return [...keys].every((k) => x[k] === y[k]);
 }
 
 export function describeUpdate(u: Pick<UpdateView, 'reason' | 'detail'>): string {
