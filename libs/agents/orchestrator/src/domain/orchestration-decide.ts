@@ -150,7 +150,8 @@ const STEPS: Partial<Record<State, StateStep>> = {
   },
 
   WAITING_WINDOW: (s, obs) => {
-    if (obs.kind === 'started' || obs.kind === 'timer') return s.tryInstall();
+    // A desired update the run adopted (other windows) is looked at at once, like a wake-up.
+    if (obs.kind === 'started' || obs.kind === 'timer' || obs.kind === 'desired') return s.tryInstall();
     if (obs.kind !== 'lease') return;
     if (!obs.granted) {
       s.setDetail(obs.reason);
@@ -282,9 +283,7 @@ const STEPS: Partial<Record<State, StateStep>> = {
     const stillOnNewSlot =
       u.state === UpdateState.ROLLED_BACK && u.targetSlot !== '' && u.activeSlot === u.targetSlot;
     if (u.state === UpdateState.VERIFYING || stillOnNewSlot)
-      return s.askAgain({ kind: 'rollback', reason: FailureReason.HEALTH, detail: s.run.reason }, () => {
-        s.run.rollbackAt = s.now;
-      });
+      return s.askAgain({ kind: 'rollback', reason: FailureReason.HEALTH, detail: s.run.reason });
     // The update agent says ROLLED_BACK before its reboot: the old slot is judged only once it runs.
     const rebooted = obs.bootedAt === undefined || obs.bootedAt >= (s.run.rollbackAt ?? 0);
     if (u.state !== UpdateState.ROLLED_BACK || !rebooted) return s.wake(s.now + s.policy.statusPollMs);
@@ -349,10 +348,9 @@ class Step {
   }
 
   /** Asks again, but not sooner than a poll interval after the last request. */
-  askAgain(effect: Effect, andThen?: () => void): void {
+  askAgain(effect: Effect): void {
     const due = (this.run.askedAt ?? 0) + this.policy.statusPollMs;
     if (this.now < due) return this.wake(due);
-    andThen?.();
     this.ask(effect);
   }
 

@@ -22,7 +22,10 @@ export interface RunRecord {
   reason: string;
   /** The rollout lease this run holds (from install to the end of the run). */
   lease?: { group: string; slot: number };
-  /** Wall time cmd.rollback was (last) requested: the old slot is judged only in a boot after it. */
+  /**
+   * Wall time cmd.rollback was first requested: the old slot is judged only in a boot after it (not
+   * moved by a repeated request: the reboot may have happened while a stale status was on its way).
+   */
   rollbackAt?: number;
   /** Wall time the current phase began (for the durations above). */
   phaseAt: number;
