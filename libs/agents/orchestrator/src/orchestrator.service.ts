@@ -17,7 +17,7 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { create } from '@bufbuild/protobuf';
-import { timestampFromMs } from '@bufbuild/protobuf/wkt';
+import { timestampFromMs, timestampMs } from '@bufbuild/protobuf/wkt';
 import type { Subscription } from '@nats-io/nats-core';
 import {
   ContractError,
@@ -431,6 +431,7 @@ function updateView(u: UpdateStatus): UpdateView {
     targetSlot: u.targetSlot,
     reason: u.reason,
     detail: u.detail,
+    since: u.since ? timestampMs(u.since) : 0,
   };
 }
 

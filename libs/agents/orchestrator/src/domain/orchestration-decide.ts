@@ -136,6 +136,10 @@ const STEPS: Partial<Record<State, StateStep>> = {
     if (obs.kind !== 'update') return;
     const u = obs.update;
     const ours = u.version === s.run.version;
+    if (ours && (u.state === UpdateState.DOWNLOADING || u.state === UpdateState.DOWNLOADED))
+      s.run.downloadSince = Math.max(s.run.downloadSince ?? 0, u.since);
+    // The abort of a superseded run of the same version, seen after this run's download began.
+    if (ours && u.state === UpdateState.FAILED && u.since < (s.run.downloadSince ?? 0)) return;
     if (ours && u.state === UpdateState.DOWNLOADED) {
       s.run.downloadMs = s.now - s.run.phaseAt;
       s.run.phaseAt = s.now;

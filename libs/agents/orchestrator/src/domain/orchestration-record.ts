@@ -35,6 +35,11 @@ export interface RunRecord {
   passed?: string;
   /** The previous slot's health is being judged (after a fallback or a rollback). */
   judgingOldSlot?: boolean;
+  /**
+   * When the update agent entered its newest DOWNLOADING/DOWNLOADED state for this run (its clock):
+   * a FAILED it entered before is the superseded run's (aborted), not this one's.
+   */
+  downloadSince?: number;
 }
 
 /** The update agent's status, as far as the orchestrator's decisions need it. */
@@ -45,6 +50,8 @@ export interface UpdateView {
   targetSlot: string;
   reason: FailureReason;
   detail: string;
+  /** When the update agent entered this state (its wall clock, ms; 0: not said). */
+  since: number;
 }
 
 export interface OrchestratorRecord {
