@@ -72,6 +72,7 @@ import { OrchestratorStateStore } from './state/orchestrator-state.store.js';
 
 type Settings = SettingsOf<typeof orchestratorSettings>;
 type Engine = DecisionEngine<OrchestratorRecord, Observation, Effect>;
+type TrialEffect = Extract<Effect, { kind: 'health-check' }>;
 const LOG = 'Orchestrator';
 const MINUTE = 60_000;
 
@@ -88,9 +89,10 @@ export class OrchestratorService implements OnApplicationBootstrap, OnModuleDest
   private closed = false;
   private sleeper?: AbortController;
   private sub?: Subscription;
-  /** Monotonic start of the health trial under way, and whether a round of it runs. */
+  /** Monotonic start of the health trial under way, the rounds running and the next round asked for. */
   private trialBegan?: number;
-  private trialRound?: Promise<void>;
+  private trialRounds?: Promise<void>;
+  private nextTrial?: TrialEffect;
 
   constructor(
     @Inject(AGENT_CONTEXT) private readonly ctx: AgentContext,
@@ -236,9 +238,10 @@ export class OrchestratorService implements OnApplicationBootstrap, OnModuleDest
           return undefined;
         }
       case 'health-check':
-        if (effect.fresh || this.trialBegan === undefined) this.trialBegan = this.clock.monotonic();
-        // A round runs beside the queue (checks take seconds); its result is observed when it ends.
-        this.trialRound ??= this.runTrialRound(effect).finally(() => (this.trialRound = undefined));
+        // Rounds run beside the queue (checks take seconds), one at a time; each result is observed
+        // when it ends. A round asked for while one runs follows it (the newest request wins).
+        this.nextTrial = effect;
+        this.trialRounds ??= this.runTrialRounds().finally(() => (this.trialRounds = undefined));
         return undefined;
       case 'acquire-lease': {
         const got = await this.leases
@@ -288,7 +291,15 @@ export class OrchestratorService implements OnApplicationBootstrap, OnModuleDest
     }
   }
 
-  private async runTrialRound(effect: Extract<Effect, { kind: 'health-check' }>): Promise<void> {
+  private async runTrialRounds(): Promise<void> {
+    for (let effect = this.nextTrial; effect && !this.closed; effect = this.nextTrial) {
+      this.nextTrial = undefined;
+      if (effect.fresh || this.trialBegan === undefined) this.trialBegan = this.clock.monotonic();
+      await this.runTrialRound(effect);
+    }
+  }
+
+  private async runTrialRound(effect: TrialEffect): Promise<void> {
     const node = await this.nodeHealth();
     const results = await runChecks(effect.checks);
     // A stopping agent concludes nothing: the next start judges again.
