@@ -728,6 +728,14 @@ const rows: Row[] = [
     check: (d) => expect(d.next.run).toMatchObject({ rollbackAt: NOW - 2 * MIN, askedAt: NOW }),
   },
   {
+    name: 'ROLLING_BACK × on the old slot, booted after the first request but before a repeated one: judged',
+    record: rec('ROLLING_BACK', {}, { rollbackAt: NOW - 2 * MIN, askedAt: NOW - MIN }),
+    obs: { ...upd(UpdateState.ROLLED_BACK), bootedAt: NOW - 90_000 } as Observation,
+    state: 'ROLLING_BACK',
+    effects: ['health-check'],
+    check: (d) => expect(d.effects[0]).toMatchObject({ target: 'old-slot', fresh: true, checks: [] }),
+  },
+  {
     name: 'ROLLING_BACK × update VERIFYING (request lost): asked again',
     record: rec('ROLLING_BACK', {}, { askedAt: NOW - 2 * MIN }),
     obs: upd(UpdateState.VERIFYING),
