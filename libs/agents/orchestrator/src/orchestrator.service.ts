@@ -1,9 +1,13 @@
 /**
- * The orchestration engine. One loop, serialized: each step looks at the state, asks the update
- * agent (over the bus) or the domain what to do, makes at most one transition and says when it
- * wants to run again (an exact instant: a window boundary, or the next status read). Events
- * (desired state changed, update agent evt.state) wake it early. State is persisted before every
- * side effect that may not return (reboot, rollback), so a restart resumes where it stood.
+ * The update orchestrator, carried out: what it observes (the desired update from the watcher, the
+ * update agent's evt.state, command replies, health-trial rounds, lease answers, its own wake-ups) goes
+ * to the shared DecisionEngine, which runs the pure `decide` of domain/orchestration-decide.ts, persists
+ * the new record before anything is done, announces it (log, evt.state, status) and then carries out
+ * the effects here. Nothing is decided in this file.
+ *
+ * The orchestrator follows the update agent's evt.state; a slow status poll (setting
+ * updateStatusPollMs) only covers an event it missed. One wake-up timer, always re-armed to the next
+ * instant `decide` asks for (a window boundary, a trial round, the safety-net poll).
  */
 import {
   Inject,
@@ -13,15 +17,15 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { create } from '@bufbuild/protobuf';
-import { timestampFromMs } from '@bufbuild/protobuf/wkt';
+import { timestampFromMs, timestampMs } from '@bufbuild/protobuf/wkt';
 import type { Subscription } from '@nats-io/nats-core';
 import {
   ContractError,
+  decode,
   decodeJsonText,
-  ErrorCode,
   DesiredUpdateSchema,
   encode,
-  FailureReason,
+  ErrorCode,
   HealthState,
   HistoryReplySchema,
   kvKeys,
@@ -30,6 +34,7 @@ import {
   OrchestratorApi,
   OrchestratorStatusSchema,
   RunSchema,
+  StateChangeSchema,
   UpdateApi,
   UpdateState,
   type OrchestratorStatus,
@@ -42,6 +47,7 @@ import {
   AGENT_LOGGER,
   AGENT_SETTINGS,
   BUS_STORES,
+  DecisionEngine,
   StatusReporter,
   type AgentContext,
   type SettingsOf,
@@ -51,40 +57,42 @@ import type { orchestratorSettings } from './config/orchestrator.settings.js';
 import { ORCHESTRATOR_CLOCK } from './orchestrator.tokens.js';
 import type { Clock } from './domain/clock.js';
 import { validateDesired, type Desired } from './domain/desired.js';
-import { afterRollback, judgeTrial, type CheckSpec } from './domain/health-trial.js';
 import {
-  IllegalTransition,
-  RUN_ENDS,
-  shouldStartRun,
-  transition,
-  type State,
-} from './domain/orchestration-state.js';
-import { installDecision, nextWindows, startOffset, type Interval } from './domain/windows.js';
+  decide,
+  type DecidePolicy,
+  type Effect,
+  type Observation,
+  type UpdateCommand,
+} from './domain/orchestration-decide.js';
+import { initialRecord, type OrchestratorRecord, type UpdateView } from './domain/orchestration-record.js';
+import { IllegalTransition, transition } from './domain/orchestration-state.js';
+import { nextWindows, startOffset, type Interval } from './domain/windows.js';
 import { hubLeaseBucket, RolloutLeases } from './leases/rollout-leases.js';
-import {
-  OrchestratorStateStore,
-  type PersistedState,
-  type RunRecord,
-} from './state/orchestrator-state.store.js';
+import { OrchestratorStateStore } from './state/orchestrator-state.store.js';
 
 type Settings = SettingsOf<typeof orchestratorSettings>;
+type Engine = DecisionEngine<OrchestratorRecord, Observation, Effect>;
+type TrialEffect = Extract<Effect, { kind: 'health-check' }>;
 const LOG = 'Orchestrator';
 const MINUTE = 60_000;
 
 @Injectable()
 export class OrchestratorService implements OnApplicationBootstrap, OnModuleDestroy {
-  private s: PersistedState = { state: 'IDLE', since: Date.now(), detail: '', history: [] };
   private readonly store: OrchestratorStateStore;
   private readonly leases: RolloutLeases;
-  private desired?: Desired;
-  private rejected = '';
-  private loopRunning = false;
-  private again = false;
+  private readonly policy: DecidePolicy;
+  private engine?: Engine;
+  private readonly startRecord: OrchestratorRecord;
+  private started!: () => void;
+  /** Resolves once the record is loaded: nothing is decided before. */
+  private readonly loaded = new Promise<void>((resolve) => (this.started = resolve));
   private closed = false;
   private sleeper?: AbortController;
   private sub?: Subscription;
-  private lastUpdate?: UpdateStatus;
-  private waitWindow?: Interval;
+  /** Monotonic start of the health trial under way, the rounds running and the next round asked for. */
+  private trialBegan?: number;
+  private trialRounds?: Promise<void>;
+  private nextTrial?: TrialEffect;
 
   constructor(
     @Inject(AGENT_CONTEXT) private readonly ctx: AgentContext,
@@ -99,462 +107,239 @@ export class OrchestratorService implements OnApplicationBootstrap, OnModuleDest
     this.leases = new RolloutLeases(
       settings.leaseDomain ? hubLeaseBucket(client.connection, settings.leaseDomain) : stores.status,
     );
+    this.policy = {
+      nodeId: ctx.nodeId,
+      expectedUpdateMs: settings.expectedUpdateMinutes * MINUTE,
+      minimumWindowLeftMs: settings.minimumWindowLeftMinutes * MINUTE,
+      jitterFraction: settings.jitterPercent / 100,
+      statusPollMs: settings.updateStatusPollMs,
+      trialPollMs: settings.trialPollMs,
+      leaseRetryMs: settings.leaseRetryMs,
+      offNodeChecksCount: settings.offNodeChecksCount,
+      historyLength: settings.historyLength,
+    };
+    this.startRecord = initialRecord(clock.now());
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    let record = this.startRecord;
     try {
-      const loaded = await this.store.load();
-      if (loaded) this.s = loaded;
+      record = (await this.store.load()) ?? record;
     } catch (err) {
       // A corrupt file must not wedge updates forever: start over, loudly.
       this.logger.error(`state not readable, starting from IDLE: ${String(err)}`, LOG);
     }
-    if (this.s.desiredJson) {
-      const d = this.parseDesired(this.s.desiredJson);
-      if (typeof d !== 'string') this.desired = d;
-    }
-    this.logger.log(`resuming in ${this.s.state}${this.s.run ? ` (${this.s.run.version})` : ''}`, LOG);
-    this.sub = this.client.connection.subscribe(UpdateApi.evt.state.subject(this.ctx.nodeId), {
-      callback: () => this.kick(),
+    this.engine = new DecisionEngine<OrchestratorRecord, Observation, Effect>(record, {
+      decide: (r, o, now) => this.decideLegal(r, o, now.getTime()),
+      persist: (r) => this.store.save(r),
+      publish: (r, previous) => this.announce(r, previous),
+      onPublishError: (err) => this.logger.warn(`evt.state not published: ${String(err)}`, LOG),
+      execute: (effect) => this.execute(effect),
+      clock: () => new Date(this.clock.now()),
     });
-    this.report();
-    this.kick();
+    this.logger.log(`resuming in ${record.state}${record.run ? ` (${record.run.version})` : ''}`, LOG);
+    this.sub = this.client.connection.subscribe(UpdateApi.evt.state.subject(this.ctx.nodeId), {
+      callback: (err, msg) => {
+        if (err) return;
+        try {
+          const change = decode(StateChangeSchema, msg.data);
+          if (change.status) void this.observeUpdate(change.status);
+        } catch (e) {
+          this.logger.warn(`update evt.state not understood: ${String(e)}`, LOG);
+        }
+      },
+    });
+    this.report(record);
+    this.started();
+    void this.observe({ kind: 'started' });
   }
 
   async onModuleDestroy(): Promise<void> {
     this.closed = true;
     this.sleeper?.abort();
     this.sub?.unsubscribe();
+    await this.store.settled();
   }
 
   // ---- inputs ---------------------------------------------------------------------------------
 
   /** A new value of KV edge_desired <nodeId>.update (JSON text). */
   async receiveDesired(text: string, revision: number): Promise<void> {
-    const d = this.parseDesired(text);
+    await this.loaded;
+    const d = parseDesired(text);
     if (typeof d === 'string') {
-      this.rejected = `desired update revision ${revision} rejected: ${d}`;
-      this.logger.warn(`${this.rejected} (keeping the last good one)`, LOG);
-      this.report();
-      return;
+      const reason = `desired update revision ${revision} rejected: ${d}`;
+      this.logger.warn(`${reason} (keeping the last good one)`, LOG);
+      return this.observe({ kind: 'desired-rejected', reason });
     }
-    this.rejected = '';
-    this.desired = d;
-    this.s.desiredJson = text;
     this.logger.log(`desired update revision ${revision}: ${d.manifest.version} retry ${d.retry}`, LOG);
-    // Saves are serialised by the store, so this one never lands over a newer transition's.
-    await this.persist().catch((err: unknown) =>
-      this.logger.error(`desired update not persisted (kept in memory): ${String(err)}`, LOG),
-    );
-    this.report();
-    this.kick();
+    return this.observe({ kind: 'desired', desired: d });
   }
 
-  private parseDesired(text: string): Desired | string {
+  private async observeUpdate(u: UpdateStatus): Promise<void> {
+    await this.observe(await this.updateObservation(u));
+  }
+
+  private async observe(obs: Observation): Promise<void> {
+    if (this.closed || !this.engine) return;
     try {
-      return validateDesired(decodeJsonText(DesiredUpdateSchema, text));
+      await this.engine.submit(obs);
     } catch (err) {
-      return err instanceof ContractError ? err.message : String(err);
+      if (!this.closed)
+        this.logger.warn(`${obs.kind} in ${this.record.state} not handled: ${String(err)}`, LOG);
     }
   }
 
-  // ---- the loop -------------------------------------------------------------------------------
-
-  private kick(): void {
-    this.again = true;
-    this.sleeper?.abort();
-    if (this.loopRunning || this.closed) return;
-    this.loopRunning = true;
-    void this.loop();
+  private get record(): OrchestratorRecord {
+    return this.engine?.record ?? this.startRecord;
   }
 
-  private async loop(): Promise<void> {
-    while (!this.closed) {
-      this.again = false;
-      let wakeAt: number | undefined;
+  /** `decide`, with its answer checked against the transition table (illegal: logged and refused). */
+  private decideLegal(r: OrchestratorRecord, obs: Observation, now: number) {
+    const d = decide(r, obs, now, this.policy);
+    if (d.next.state !== r.state || d.next.since !== r.since) {
       try {
-        wakeAt = await this.step();
+        transition(r.state, d.next.state);
       } catch (err) {
-        if (this.closed) break;
-        this.logger.warn(`step in ${this.s.state} failed, retrying: ${String(err)}`, LOG);
-        wakeAt = this.clock.now() + this.settings.updateStatusPollMs;
-      }
-      if (this.closed) break;
-      if (this.again) continue;
-      if (wakeAt === undefined) break;
-      const sleeper = new AbortController();
-      this.sleeper = sleeper;
-      await this.clock.sleepUntil(wakeAt, sleeper.signal);
-      this.sleeper = undefined;
-    }
-    this.loopRunning = false;
-  }
-
-  /** One step; returns when to run again (undefined: only when something happens). */
-  private async step(): Promise<number | undefined> {
-    const d = this.desired;
-    const key = d && { version: d.manifest.version, retry: d.retry };
-    const state = this.s.state;
-    if (
-      state === 'IDLE' ||
-      RUN_ENDS.includes(state) ||
-      state === 'DOWNLOADING' ||
-      state === 'WAITING_WINDOW'
-    ) {
-      // Only before anything is written to a slot may a changed desired state replace the run.
-      if (d && key && shouldStartRun(key, this.s.run)) return this.startRun(d);
-      // Same version and retry, other windows or policy (an operator moved the window): the run
-      // keeps its download and adopts them, still before anything is written to a slot.
-      if (
-        d &&
-        (state === 'DOWNLOADING' || state === 'WAITING_WINDOW') &&
-        this.s.desiredJson !== undefined &&
-        this.s.runDesiredJson !== this.s.desiredJson
-      ) {
-        this.s.runDesiredJson = this.s.desiredJson;
-        this.waitWindow = undefined;
-        this.s.detail = 'maintenance windows or health policy changed; the run adopts them';
-        this.logger.log(`${this.s.detail} (${d.manifest.version})`, LOG);
-        await this.persist();
-        this.report();
+        if (err instanceof IllegalTransition) this.logger.error(err.message, LOG);
+        throw err;
       }
     }
-    switch (state) {
-      case 'DOWNLOADING':
-        return this.stepDownloading();
-      case 'WAITING_WINDOW':
-        return this.stepWaiting();
-      case 'INSTALLING':
-        return this.stepInstalling();
-      case 'REBOOTING':
-        return this.stepRebooting();
-      case 'VERIFYING':
-        return this.stepVerifying();
-      case 'ROLLING_BACK':
-        return this.stepRollingBack();
-      default:
-        return undefined;
-    }
+    return d;
   }
 
-  private async startRun(d: Desired): Promise<number | undefined> {
-    const now = this.clock.now();
-    if (this.s.run && !RUN_ENDS.includes(this.s.state) && this.s.state !== 'IDLE') {
-      this.finishRecord(this.s.state, `superseded by ${d.manifest.version} retry ${d.retry}`);
-      await this.releaseLease();
-      const u = await this.updateStatus().catch(() => undefined);
-      if (u && [UpdateState.DOWNLOADING, UpdateState.DOWNLOADED].includes(u.state))
+  // ---- effects --------------------------------------------------------------------------------
+
+  private async execute(effect: Effect): Promise<Observation | undefined> {
+    if (this.closed) return undefined;
+    switch (effect.kind) {
+      case 'download':
+        return this.command('download', () =>
+          this.client.request(UpdateApi.cmd.download, { manifest: effect.manifest }),
+        );
+      case 'install':
+        return this.command('install', () => this.client.request(UpdateApi.cmd.install, {}));
+      case 'reboot':
+        return this.command('reboot', () => this.client.request(UpdateApi.cmd.reboot, {}));
+      case 'commit':
+        return this.command('commit', () => this.client.request(UpdateApi.cmd.commit, {}));
+      case 'rollback':
+        return this.command('rollback', () =>
+          this.client.request(UpdateApi.cmd.rollback, { reason: effect.reason, detail: effect.detail }),
+        );
+      case 'abort':
         await this.client.request(UpdateApi.cmd.abort, {}).catch(() => undefined);
-    }
-    this.s.run = {
-      version: d.manifest.version,
-      retry: d.retry,
-      startedAt: now,
-      windowsWaited: 0,
-      downloadMs: 0,
-      waitMs: 0,
-      installMs: 0,
-      verifyMs: 0,
-      reason: '',
-      phaseAt: now,
-    };
-    this.s.runDesiredJson = this.s.desiredJson;
-    await this.moveTo('DOWNLOADING', `downloading ${d.manifest.version}`);
-    return this.requestDownload(d);
-  }
-
-  private async requestDownload(d: Desired): Promise<number | undefined> {
-    try {
-      this.noteUpdate(await this.client.request(UpdateApi.cmd.download, { manifest: d.manifest }));
-    } catch (err) {
-      if (!transient(err)) {
-        await this.endRun('FAILED', `download refused by the update agent: ${(err as Error).message}`);
         return undefined;
-      }
-      throw err;
-    }
-    return this.clock.now() + this.settings.updateStatusPollMs;
-  }
-
-  private async stepDownloading(): Promise<number | undefined> {
-    const d = this.runDesired();
-    const run = this.requireRun();
-    const u = await this.updateStatus();
-    const ours = u.version === run.version;
-    if (ours && u.state === UpdateState.DOWNLOADED) {
-      run.downloadMs = this.clock.now() - run.phaseAt;
-      run.phaseAt = this.clock.now();
-      await this.moveTo('WAITING_WINDOW', 'staged; waiting for a maintenance window');
-      return this.clock.now();
-    }
-    if (ours && u.state === UpdateState.DOWNLOADING)
-      return this.clock.now() + this.settings.updateStatusPollMs;
-    if (ours && u.state === UpdateState.FAILED) {
-      await this.endRun('FAILED', `download failed: ${describeUpdate(u)}`);
-      return undefined;
-    }
-    return d ? this.requestDownload(d) : undefined;
-  }
-
-  private async stepWaiting(): Promise<number | undefined> {
-    const d = this.runDesired();
-    const run = this.requireRun();
-    if (!d) return undefined;
-    const now = this.clock.now();
-    const decision = installDecision(
-      now,
-      d.windows,
-      this.ctx.nodeId,
-      this.settings.expectedUpdateMinutes * MINUTE,
-      this.settings.minimumWindowLeftMinutes * MINUTE,
-      this.settings.jitterPercent / 100,
-    );
-    if (decision.action === 'wait') {
-      this.waitWindow = decision.window;
-      if (this.s.detail !== decision.reason) {
-        this.s.detail = decision.reason;
-        this.logger.log(`waiting: ${decision.reason}`, LOG);
-        await this.persist();
-        this.report();
-      }
-      return decision.until;
-    }
-    if (d.maxParallel > 0 && d.rolloutGroup) {
-      const got = await this.leases.acquire(
-        d.rolloutGroup,
-        d.maxParallel,
-        this.ctx.nodeId,
-        run.version,
-        this.leaseTtlMs(),
-        now,
-      );
-      if (!got.ok) {
-        this.waitWindow = decision.window;
-        if (this.s.detail !== got.reason) {
-          this.s.detail = got.reason;
-          this.logger.log(`waiting: ${got.reason}`, LOG);
-          await this.persist();
-          this.report();
+      case 'poll-update':
+        try {
+          return await this.updateObservation(await this.client.request(UpdateApi.cmd.status, {}));
+        } catch (err) {
+          this.logger.warn(`update agent status not read (asked again later): ${String(err)}`, LOG);
+          return undefined;
         }
-        return Math.min(decision.window.end, got.retryAt ?? Infinity, now + this.settings.leaseRetryMs);
+      case 'health-check':
+        // Rounds run beside the queue (checks take seconds), one at a time; each result is observed
+        // when it ends. A round asked for while one runs follows it (the newest request wins).
+        this.nextTrial = effect;
+        this.trialRounds ??= this.runTrialRounds().finally(() => (this.trialRounds = undefined));
+        return undefined;
+      case 'acquire-lease': {
+        const got = await this.leases
+          .acquire(effect.group, effect.max, this.ctx.nodeId, effect.version, effect.ttlMs, this.clock.now())
+          .catch((err: unknown) => ({ ok: false as const, reason: String(err), retryAt: undefined }));
+        return got.ok
+          ? { kind: 'lease', granted: true, slot: got.slot }
+          : { kind: 'lease', granted: false, reason: got.reason, retryAt: got.retryAt };
       }
-      run.lease = { group: d.rolloutGroup, slot: got.slot };
-    }
-    run.windowsWaited = nextWindows(d.windows, run.phaseAt, 1000).filter(
-      (w) => w.start < decision.window.start && w.end <= now,
-    ).length;
-    run.waitMs = now - run.phaseAt;
-    run.phaseAt = now;
-    this.waitWindow = decision.window;
-    await this.moveTo(
-      'INSTALLING',
-      `installing in the window until ${new Date(decision.window.end).toISOString()}`,
-    );
-    try {
-      this.noteUpdate(await this.client.request(UpdateApi.cmd.install, {}));
-    } catch (err) {
-      if (!transient(err)) {
-        await this.endRun('FAILED', `install refused: ${(err as Error).message}`);
+      case 'renew-lease': {
+        const got = await this.leases
+          .acquire(effect.group, effect.max, this.ctx.nodeId, effect.version, effect.ttlMs, this.clock.now())
+          .catch((err: unknown) => ({ ok: false as const, reason: String(err) }));
+        if (!got.ok) this.logger.warn(`rollout lease not renewed: ${got.reason}`, LOG);
         return undefined;
       }
-      throw err;
+      case 'release-lease':
+        // On failure it expires by itself; other nodes wait at most until then.
+        await this.leases
+          .release(effect.group, effect.slot, this.ctx.nodeId)
+          .catch((err: unknown) =>
+            this.logger.warn(`rollout lease not released (it expires): ${String(err)}`, LOG),
+          );
+        return undefined;
+      case 'wake':
+        this.wakeAt(effect.at);
+        return undefined;
+      case 'record-history':
+        await this.writeHistoryKv();
+        return undefined;
     }
-    return this.clock.now() + this.settings.updateStatusPollMs;
   }
 
-  private async stepInstalling(): Promise<number | undefined> {
-    const run = this.requireRun();
-    const u = await this.updateStatus();
-    if (u.version === run.version && u.state === UpdateState.INSTALLED) {
-      // Written before the reboot: after it, the new process knows a reboot was under way.
-      await this.moveTo('REBOOTING', 'rebooting into the new slot');
-      this.noteUpdate(await this.client.request(UpdateApi.cmd.reboot, {}));
-      return this.clock.now() + this.settings.updateStatusPollMs;
+  /** A command to the update agent: its reply is observed; a refusal for good too; a transient error is logged. */
+  private async command(
+    name: UpdateCommand,
+    ask: () => Promise<UpdateStatus>,
+  ): Promise<Observation | undefined> {
+    try {
+      return await this.updateObservation(await ask());
+    } catch (err) {
+      if (transient(err)) {
+        this.logger.warn(`cmd.${name} to the update agent failed (asked again later): ${String(err)}`, LOG);
+        return undefined;
+      }
+      return { kind: 'refused', command: name, message: (err as Error).message };
     }
-    if (u.state === UpdateState.FAILED) {
-      await this.endRun('FAILED', `install failed: ${describeUpdate(u)}`);
+  }
+
+  private async runTrialRounds(): Promise<void> {
+    for (let effect = this.nextTrial; effect && !this.closed; effect = this.nextTrial) {
+      this.nextTrial = undefined;
+      if (effect.fresh || this.trialBegan === undefined) this.trialBegan = this.clock.monotonic();
+      await this.runTrialRound(effect);
+    }
+  }
+
+  private async runTrialRound(effect: TrialEffect): Promise<void> {
+    const node = await this.nodeHealth();
+    const results = await runChecks(effect.checks);
+    // A stopping agent concludes nothing: the next start judges again.
+    if (this.closed) return;
+    void this.observe({
+      kind: 'health',
+      target: effect.target,
+      elapsedMs: this.clock.monotonic() - (this.trialBegan ?? this.clock.monotonic()),
+      nodeHealthy: node?.healthy,
+      nodeReasons: node?.reasons ?? [],
+      results,
+    });
+  }
+
+  /** The single wake-up: re-armed to `at`, replacing the one before. */
+  private wakeAt(at: number): void {
+    this.sleeper?.abort();
+    const sleeper = new AbortController();
+    this.sleeper = sleeper;
+    void this.clock.sleepUntil(at, sleeper.signal).then((due) => {
+      if (due && this.sleeper === sleeper) void this.observe({ kind: 'timer' });
+    });
+  }
+
+  private async updateObservation(u: UpdateStatus): Promise<Observation> {
+    const uptime = await this.ctx.device.hostUptimeSeconds().catch(() => undefined);
+    return {
+      kind: 'update',
+      update: updateView(u),
+      bootedAt: uptime === undefined ? undefined : this.clock.now() - uptime * 1000,
+    };
+  }
+
+  private async nodeHealth(): Promise<{ healthy: boolean; reasons: string[] } | undefined> {
+    try {
+      const h = await this.client.request(NodeApi.cmd.health, {}, { timeoutMs: 2_000 });
+      return { healthy: h.state === HealthState.HEALTHY, reasons: h.reasons };
+    } catch {
       return undefined;
     }
-    if (u.state === UpdateState.DOWNLOADED)
-      this.noteUpdate(await this.client.request(UpdateApi.cmd.install, {}));
-    return this.clock.now() + this.settings.updateStatusPollMs;
-  }
-
-  private async stepRebooting(): Promise<number | undefined> {
-    const run = this.requireRun();
-    const u = await this.updateStatus();
-    switch (u.state) {
-      case UpdateState.VERIFYING:
-        run.installMs = this.clock.now() - run.phaseAt;
-        run.phaseAt = this.clock.now();
-        await this.moveTo('VERIFYING', 'booted the new slot; health trial running');
-        await this.renewLease();
-        return this.clock.now();
-      case UpdateState.ROLLED_BACK: {
-        // The boot loader fell back on its own: that was this run's one fallback.
-        run.installMs = this.clock.now() - run.phaseAt;
-        const why = `the new slot did not boot (${describeUpdate(u)})`;
-        const old = await this.oldSlotTrial();
-        await this.endRun(old.ok ? 'ROLLED_BACK' : 'HALTED', old.ok ? why : `${why}; ${old.reason}`);
-        return undefined;
-      }
-      case UpdateState.INSTALLED:
-        // The machine did not reboot (the update agent says so): ask again.
-        this.noteUpdate(await this.client.request(UpdateApi.cmd.reboot, {}));
-        return this.clock.now() + this.settings.updateStatusPollMs;
-      case UpdateState.FAILED:
-        await this.endRun('FAILED', `reboot failed: ${describeUpdate(u)}`);
-        return undefined;
-      default:
-        return this.clock.now() + this.settings.updateStatusPollMs;
-    }
-  }
-
-  private async stepVerifying(): Promise<number | undefined> {
-    const run = this.requireRun();
-    const d = this.runDesired();
-    const checks = d?.checks ?? [];
-    const deadlineMs = d?.deadlineMs ?? 300_000;
-    const began = this.clock.monotonic();
-    for (;;) {
-      if (this.closed) return undefined;
-      const node = await this.nodeHealth();
-      const results = await runChecks(checks);
-      if (this.closed) return undefined;
-      const verdict = judgeTrial({
-        elapsedMs: this.clock.monotonic() - began,
-        deadlineMs,
-        nodeHealthy: node?.healthy,
-        nodeReasons: node?.reasons ?? [],
-        checks,
-        results,
-        offNodeCounts: this.settings.offNodeChecksCount,
-      });
-      if (verdict.verdict === 'pass') {
-        run.verifyMs = this.clock.now() - run.phaseAt;
-        this.noteUpdate(await this.client.request(UpdateApi.cmd.commit, {}));
-        const warn = verdict.warnings.length ? ` (warnings: ${verdict.warnings.join('; ')})` : '';
-        await this.endRun('COMMITTED', `health trial passed${warn}`);
-        return undefined;
-      }
-      if (verdict.verdict === 'fail') {
-        run.verifyMs = this.clock.now() - run.phaseAt;
-        const reason = verdict.reasons.join('; ');
-        run.reason = `health trial failed: ${reason}`;
-        // Written before the rollback: its reboot ends this process.
-        run.rollbackAt = this.clock.now();
-        await this.moveTo('ROLLING_BACK', run.reason);
-        this.noteUpdate(
-          await this.client.request(UpdateApi.cmd.rollback, {
-            reason: FailureReason.HEALTH,
-            detail: reason.slice(0, 1000),
-          }),
-        );
-        return this.clock.now() + this.settings.updateStatusPollMs;
-      }
-      await this.clock.sleepUntil(this.clock.now() + this.settings.trialPollMs);
-    }
-  }
-
-  private async stepRollingBack(): Promise<number | undefined> {
-    const run = this.requireRun();
-    const u = await this.updateStatus();
-    // Unfinished: the request did not take (VERIFYING: a restart in between), or the update agent
-    // recorded the rollback but the node still runs the new slot (its reboot did not happen, or did
-    // not leave the slot). Ask again; the update agent bounds its reboots and says when it gives up.
-    const stillOnNewSlot =
-      u.state === UpdateState.ROLLED_BACK && u.targetSlot !== '' && u.activeSlot === u.targetSlot;
-    if (u.state === UpdateState.VERIFYING || stillOnNewSlot) {
-      try {
-        this.noteUpdate(
-          await this.client.request(UpdateApi.cmd.rollback, {
-            reason: FailureReason.HEALTH,
-            detail: run.reason,
-          }),
-        );
-      } catch (err) {
-        if (transient(err)) throw err;
-        await this.endRun('HALTED', `${run.reason}; the rollback cannot finish: ${(err as Error).message}`);
-        return undefined;
-      }
-      return this.clock.now() + this.settings.updateStatusPollMs;
-    }
-    // The update agent says ROLLED_BACK before its reboot: the old slot is judged only once it runs.
-    if (u.state !== UpdateState.ROLLED_BACK || !(await this.rebootedSince(run.rollbackAt ?? 0)))
-      return this.clock.now() + this.settings.updateStatusPollMs;
-    const old = await this.oldSlotTrial();
-    const to = afterRollback(old.ok);
-    await this.endRun(to, to === 'HALTED' ? `${run.reason}; after the rollback ${old.reason}` : run.reason);
-    return undefined;
-  }
-
-  /** The previous slot after a fallback: node health only, within the run's deadline. */
-  private async oldSlotTrial(): Promise<{ ok: boolean; reason: string }> {
-    const deadlineMs = this.runDesired()?.deadlineMs ?? 300_000;
-    const checks: CheckSpec[] = [];
-    const began = this.clock.monotonic();
-    for (;;) {
-      const node = await this.nodeHealth();
-      const v = judgeTrial({
-        elapsedMs: this.clock.monotonic() - began,
-        deadlineMs,
-        nodeHealthy: node?.healthy,
-        nodeReasons: node?.reasons ?? [],
-        checks,
-        results: [],
-      });
-      // A stopping agent concludes nothing: the next start judges again.
-      if (this.closed) throw new Error('stopping during the health trial');
-      if (v.verdict === 'pass') return { ok: true, reason: '' };
-      if (v.verdict === 'fail')
-        return { ok: false, reason: `the previous slot is unhealthy too: ${v.reasons.join('; ')}` };
-      await this.clock.sleepUntil(this.clock.now() + this.settings.trialPollMs);
-    }
-  }
-
-  // ---- transitions, persistence, reporting ----------------------------------------------------
-
-  private async moveTo(to: State, detail: string): Promise<void> {
-    const from = this.s.state;
-    try {
-      transition(from, to);
-    } catch (err) {
-      if (err instanceof IllegalTransition) this.logger.error(err.message, LOG);
-      throw err;
-    }
-    this.s.state = to;
-    this.s.since = this.clock.now();
-    this.s.detail = detail;
-    await this.persist();
-    this.logger.log(`${from} -> ${to}: ${detail}`, LOG);
-    this.report();
-    try {
-      this.client.publish(OrchestratorApi.evt.state, {
-        from: OrchestrationState[from],
-        status: this.statusMessage(),
-      });
-    } catch (err) {
-      this.logger.warn(`evt.state not published: ${String(err)}`, LOG);
-    }
-  }
-
-  private async endRun(to: State, reason: string): Promise<void> {
-    this.finishRecord(to, reason);
-    await this.releaseLease();
-    await this.moveTo(to, reason);
-    await this.writeHistoryKv();
-  }
-
-  private finishRecord(result: State, reason: string): void {
-    const run = this.requireRun();
-    run.result = result;
-    run.reason = reason;
-    run.endedAt = this.clock.now();
-    this.s.history = [...this.s.history, { ...run }].slice(-this.settings.historyLength);
-  }
-
-  private persist(): Promise<void> {
-    return this.store.save(this.s);
   }
 
   private async writeHistoryKv(): Promise<void> {
@@ -568,147 +353,102 @@ export class OrchestratorService implements OnApplicationBootstrap, OnModuleDest
     }
   }
 
-  private report(): void {
+  // ---- announcing a new record ----------------------------------------------------------------
+
+  private announce(r: OrchestratorRecord, previous: OrchestratorRecord): void {
+    this.report(r);
+    if (r.state === previous.state && r.since === previous.since) {
+      if (r.detail !== previous.detail) this.logger.log(`${r.state}: ${r.detail}`, LOG);
+      return;
+    }
+    this.logger.log(`${previous.state} -> ${r.state}: ${r.detail}`, LOG);
+    this.client.publish(OrchestratorApi.evt.state, {
+      from: OrchestrationState[previous.state],
+      status: this.statusMessage(r),
+    });
+  }
+
+  private report(r: OrchestratorRecord): void {
     const reasons: string[] = [];
-    if (this.rejected) reasons.push(this.rejected);
-    if (this.s.state === 'HALTED') reasons.push(`update HALTED, needs a human: ${this.s.detail}`);
+    if (r.rejected) reasons.push(r.rejected);
+    if (r.state === 'HALTED') reasons.push(`update HALTED, needs a human: ${r.detail}`);
     if (reasons.length) this.status.degraded(...reasons);
     else this.status.ready();
   }
 
-  /** Long enough for install + reboot + trial, twice over; renewed when the trial starts. */
-  private leaseTtlMs(): number {
-    return 2 * this.settings.expectedUpdateMinutes * MINUTE;
-  }
-
-  private async renewLease(): Promise<void> {
-    const run = this.requireRun();
-    const d = this.runDesired();
-    if (!run.lease || !d) return;
-    const got = await this.leases
-      .acquire(
-        run.lease.group,
-        d.maxParallel,
-        this.ctx.nodeId,
-        run.version,
-        this.leaseTtlMs(),
-        this.clock.now(),
-      )
-      .catch((err: unknown) => ({ ok: false as const, reason: String(err) }));
-    if (!got.ok) this.logger.warn(`rollout lease not renewed: ${got.reason}`, LOG);
-  }
-
-  private async releaseLease(): Promise<void> {
-    const lease = this.s.run?.lease;
-    if (!lease) return;
-    try {
-      await this.leases.release(lease.group, lease.slot, this.ctx.nodeId);
-    } catch (err) {
-      // It expires by itself; other nodes wait at most until then.
-      this.logger.warn(`rollout lease not released (it expires): ${String(err)}`, LOG);
-    }
-  }
-
-  /** Whether the machine booted after `instant` (boot time from the host uptime; unknown: yes). */
-  private async rebootedSince(instant: number): Promise<boolean> {
-    const uptime = await this.ctx.device.hostUptimeSeconds();
-    return uptime === undefined || this.clock.now() - uptime * 1000 >= instant;
-  }
-
-  // ---- bus helpers ----------------------------------------------------------------------------
-
-  private async updateStatus(): Promise<UpdateStatus> {
-    const u = await this.client.request(UpdateApi.cmd.status, {});
-    this.noteUpdate(u);
-    return u;
-  }
-
-  private noteUpdate(u: UpdateStatus): void {
-    this.lastUpdate = u;
-  }
-
-  private async nodeHealth(): Promise<{ healthy: boolean; reasons: string[] } | undefined> {
-    try {
-      const h = await this.client.request(NodeApi.cmd.health, {}, { timeoutMs: 2_000 });
-      return { healthy: h.state === HealthState.HEALTHY, reasons: h.reasons };
-    } catch {
-      return undefined;
-    }
-  }
-
-  private requireRun(): RunRecord {
-    if (!this.s.run) throw new Error(`state ${this.s.state} without a run`);
-    return this.s.run;
-  }
-
-  /** The desired state the current run started from (its health policy and windows). */
-  private runDesired(): Desired | undefined {
-    const text = this.s.runDesiredJson ?? this.s.desiredJson;
-    if (!text) return undefined;
-    const d = this.parseDesired(text);
-    return typeof d === 'string' ? undefined : d;
-  }
-
   // ---- views for the command handler ----------------------------------------------------------
 
-  statusMessage(): OrchestratorStatus {
-    const run = this.s.run;
+  statusMessage(r: OrchestratorRecord = this.record): OrchestratorStatus {
+    const run = r.run;
     return create(OrchestratorStatusSchema, {
-      state: OrchestrationState[this.s.state],
+      state: OrchestrationState[r.state],
       version: run?.version ?? '',
       retry: run?.retry ?? 0,
-      detail: this.s.detail,
-      since: timestampFromMs(this.s.since),
+      detail: r.detail,
+      since: timestampFromMs(r.since),
       nextWindow:
-        this.s.state === 'WAITING_WINDOW' && this.waitWindow
-          ? { start: timestampFromMs(this.waitWindow.start), end: timestampFromMs(this.waitWindow.end) }
+        r.state === 'WAITING_WINDOW' && r.window
+          ? { start: timestampFromMs(r.window.start), end: timestampFromMs(r.window.end) }
           : undefined,
-      updateState: this.lastUpdate?.state ?? UpdateState.UNSPECIFIED,
-      rejected: this.rejected,
+      updateState: r.update?.state ?? UpdateState.UNSPECIFIED,
+      rejected: r.rejected ?? '',
     });
   }
 
   windows(count: number): { windows: Interval[]; open?: Interval; reason: string; offsetMs: number } {
-    const d = this.runDesired() ?? this.desired;
+    const r = this.record;
+    const d = r.runDesired ?? r.desired;
     const now = this.clock.now();
     const list = d ? nextWindows(d.windows, now, count) : [];
     const open = list[0] && list[0].start <= now ? list[0] : undefined;
     const reason =
-      this.s.state === 'WAITING_WINDOW'
-        ? this.s.detail
-        : d
-          ? `not waiting (${this.s.state})`
-          : 'no desired update';
+      r.state === 'WAITING_WINDOW' ? r.detail : d ? `not waiting (${r.state})` : 'no desired update';
     const offsetMs = list[0] ? startOffset(this.ctx.nodeId, list[0], this.settings.jitterPercent / 100) : 0;
     return { windows: list, open, reason, offsetMs };
   }
 
   history(): Run[] {
-    return this.s.history.map((r) =>
+    return this.record.history.map((h) =>
       create(RunSchema, {
-        version: r.version,
-        retry: r.retry,
-        startedAt: timestampFromMs(r.startedAt),
-        endedAt: r.endedAt === undefined ? undefined : timestampFromMs(r.endedAt),
-        windowsWaited: r.windowsWaited,
-        downloadMs: BigInt(Math.max(0, Math.round(r.downloadMs))),
-        waitMs: BigInt(Math.max(0, Math.round(r.waitMs))),
-        installMs: BigInt(Math.max(0, Math.round(r.installMs))),
-        verifyMs: BigInt(Math.max(0, Math.round(r.verifyMs))),
-        result: r.result ? OrchestrationState[r.result] : OrchestrationState.UNSPECIFIED,
-        reason: r.reason,
+        version: h.version,
+        retry: h.retry,
+        startedAt: timestampFromMs(h.startedAt),
+        endedAt: h.endedAt === undefined ? undefined : timestampFromMs(h.endedAt),
+        windowsWaited: h.windowsWaited,
+        downloadMs: BigInt(Math.max(0, Math.round(h.downloadMs))),
+        waitMs: BigInt(Math.max(0, Math.round(h.waitMs))),
+        installMs: BigInt(Math.max(0, Math.round(h.installMs))),
+        verifyMs: BigInt(Math.max(0, Math.round(h.verifyMs))),
+        result: h.result ? OrchestrationState[h.result] : OrchestrationState.UNSPECIFIED,
+        reason: h.reason,
       }),
     );
   }
 }
 
-/** The update agent is not there (yet): retry later instead of failing the run. */
+function parseDesired(text: string): Desired | string {
+  try {
+    return validateDesired(decodeJsonText(DesiredUpdateSchema, text));
+  } catch (err) {
+    return err instanceof ContractError ? err.message : String(err);
+  }
+}
+
+function updateView(u: UpdateStatus): UpdateView {
+  return {
+    state: u.state,
+    version: u.version,
+    activeSlot: u.activeSlot,
+    targetSlot: u.targetSlot,
+    reason: u.reason,
+    detail: u.detail,
+    since: u.since ? timestampMs(u.since) : 0,
+  };
+}
+
+/** The update agent is not there (yet): ask again later instead of failing the run. */
 function transient(err: unknown): boolean {
   return (
     !(err instanceof ContractError) || [ErrorCode.UNAVAILABLE, ErrorCode.DEADLINE_EXCEEDED].includes(err.code)
   );
-}
-
-function describeUpdate(u: UpdateStatus): string {
-  return `${FailureReason[u.reason] ?? 'UNSPECIFIED'}${u.detail ? `: ${u.detail}` : ''}`;
 }

@@ -38,12 +38,12 @@ export const orchestratorSettings = {
   },
   updateStatusPollMs: {
     kind: 'int',
-    default: 5_000,
+    default: 60_000,
     min: 100,
     max: 600_000,
     unit: 'ms',
     description:
-      'while the update agent works, its status is also read this often (events drive it otherwise)',
+      "the update agent's evt.state drives the orchestrator; while it works, its status is also read this often, only as a safety net for a missed event (and a repeated request waits this long)",
   },
   offNodeChecksCount: {
     kind: 'bool',
