@@ -33,6 +33,9 @@ export interface ServerConfigOptions {
   leaf?: LeafRemote;
 }
 
+/** How long a client may take to authenticate, seconds (see the comment where it is rendered). */
+export const AUTH_TIMEOUT_SECONDS = 10;
+
 type ConfValue = string | number | boolean | readonly ConfValue[] | { readonly [key: string]: ConfValue };
 
 export function renderServerConfig(opts: ServerConfigOptions): string {
@@ -50,6 +53,11 @@ export function renderServerConfig(opts: ServerConfigOptions): string {
     })}`,
     '',
     'authorization {',
+    // Seconds a client has to authenticate (nats-server's default: 2). An agent signs the server's
+    // nonce with its nkey in JavaScript; the units run Node without V8's optimising compilers (--no-opt,
+    // for memory), and on a slow CPU that signature missed 2 s: the boot test saw every retry of the
+    // edge-node fail that way under emulation, silently, for as long as the unit was left running.
+    `  timeout: ${AUTH_TIMEOUT_SECONDS}`,
     '  users: [',
   ];
   for (const user of opts.users) {
