@@ -10,8 +10,11 @@ import { basename, join } from 'node:path';
 
 export const WORKSPACE = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
 
-/** Top-level entries that are not sources; `dist` and `*.tsbuildinfo` anywhere. */
-const SKIP_TOP = new Set(['node_modules', '.git', '.nx', 'coverage', 'tmp', '.outpost']);
+/**
+ * Top-level entries that are not sources (`.cache`: the boot test's image cache, GBs with device nodes);
+ * `dist` and `*.tsbuildinfo` anywhere.
+ */
+const SKIP_TOP = new Set(['node_modules', '.git', '.nx', 'coverage', 'tmp', '.outpost', '.cache']);
 
 export interface WorkspaceCopy {
   root: string;
