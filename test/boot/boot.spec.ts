@@ -144,8 +144,8 @@ function progress(scenario: string): void {
 /**
  * Waits until the commit of `slot` is on the ESP: its entry blessed (no counter) and `loader.conf` naming
  * it. The update agent publishes COMMITTED once the commit is recorded, then blesses the entry and sets
- * the default through the root-side boot helper (a unit start: seconds under emulation); a start after a
- * crash in between finishes it.
+ * the default through the root-side boot helper (a unit start: seconds under emulation). That window is
+ * an open hole (docs/boot-test.md, "What the real boot found").
  */
 async function commitOnEsp(slot: string): Promise<void> {
   await eventually(
