@@ -56,7 +56,13 @@ import { runChecks } from './checks/check-runner.js';
 import type { orchestratorSettings } from './config/orchestrator.settings.js';
 import { ORCHESTRATOR_CLOCK } from './orchestrator.tokens.js';
 import type { Clock } from './domain/clock.js';
-import { validateDesired, type Desired } from './domain/desired.js';
+import {
+  nextWindows,
+  startOffset,
+  validateDesired,
+  type Desired,
+  type Interval,
+} from '@outpost/update-domain';
 import {
   decide,
   type DecidePolicy,
@@ -66,7 +72,6 @@ import {
 } from './domain/orchestration-decide.js';
 import { initialRecord, type OrchestratorRecord, type UpdateView } from './domain/orchestration-record.js';
 import { IllegalTransition, transition } from './domain/orchestration-state.js';
-import { nextWindows, startOffset, type Interval } from './domain/windows.js';
 import { hubLeaseBucket, RolloutLeases } from './leases/rollout-leases.js';
 import { OrchestratorStateStore } from './state/orchestrator-state.store.js';
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { decodeJsonText, DesiredUpdateSchema, FailureReason, UpdateState } from '@outpost/contracts';
-import { validateDesired, type Desired } from './desired.js';
+import { validateDesired, type Desired } from '@outpost/update-domain';
 import {
   decide,
   sameDesired,

@@ -13,10 +13,9 @@
  */
 import { FailureReason, UpdateState, type UpdateManifest } from '@outpost/contracts';
 import { shouldStartRun, RUN_ENDS, type State } from './orchestration-state.js';
-import type { Desired } from './desired.js';
+import { installDecision, nextWindows, type Desired, type InstallDecision } from '@outpost/update-domain';
 import { judgeTrial, type CheckResult, type CheckSpec } from './health-trial.js';
 import type { OrchestratorRecord, RunRecord, UpdateView } from './orchestration-record.js';
-import { installDecision, nextWindows, type InstallDecision } from './windows.js';
 
 /** The settings `decide` applies (from the agent's typed settings and its node id). */
 export interface DecidePolicy {

@@ -4,9 +4,8 @@
  * `decide` reads and returns it; the state store persists it (write-fsync-rename) before any effect.
  */
 import type { FailureReason, UpdateState } from '@outpost/contracts';
-import type { Desired } from './desired.js';
+import type { Desired, Interval } from '@outpost/update-domain';
 import type { State } from './orchestration-state.js';
-import type { Interval } from './windows.js';
 
 export interface RunRecord {
   version: string;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fromJson, toJson, type JsonObject } from '@bufbuild/protobuf';
 import { decodeJsonText, DesiredUpdateSchema, UpdateManifestSchema } from '@outpost/contracts';
 import { VersionedStore, type RecordCodec } from '@outpost/agent-runtime';
-import { validateDesired, type Desired } from '../domain/desired.js';
+import { validateDesired, type Desired } from '@outpost/update-domain';
 import type { OrchestratorRecord, RunRecord } from '../domain/orchestration-record.js';
 import { STATES, type State } from '../domain/orchestration-state.js';
 
